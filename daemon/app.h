@@ -1,0 +1,31 @@
+// What every subcommand shares: the parsed --config and --verbose options and
+// the configuration they lead to.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+
+#include "daemon/config.h"
+
+namespace CLI {
+class App;
+}
+
+namespace imgsearchd {
+
+struct AppContext {
+  std::filesystem::path config_file;  // --config
+  bool verbose = false;               // --verbose
+
+  // Loaded on first use so that `--help` never reads a file.
+  const Config& config();
+
+ private:
+  std::optional<Config> config_;
+};
+
+// Each command family registers its subcommands on the root app.
+void register_model_commands(CLI::App& app, AppContext& context);  // daemon/cmd_model.cpp
+void register_embed_command(CLI::App& app, AppContext& context);   // daemon/cmd_embed.cpp
+
+}  // namespace imgsearchd

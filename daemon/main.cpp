@@ -1,0 +1,43 @@
+// imgsearchd: one binary, many subcommands. Each command family lives in its
+// own cmd_*.cpp; this file only wires them together and turns escaping errors
+// into one clear message and a non-zero exit.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "daemon/app.h"
+
+namespace imgsearchd {
+
+const Config& AppContext::config() {
+  if (!config_) config_ = load_config_for_cli(config_file);
+  return *config_;
+}
+
+}  // namespace imgsearchd
+
+int main(int argc, char** argv) {
+  using namespace imgsearchd;
+  CLI::App app{"imgsearchd: semantic search over your image folders"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "imgsearchd 0.1.0");
+
+  AppContext context;
+  app.add_option("-c,--config", context.config_file, "configuration file (YAML)");
+  app.add_flag("-v,--verbose", context.verbose, "more log output");
+
+  register_model_commands(app, context);
+  register_embed_command(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "imgsearchd: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,58 @@
+// Image decoding and CLIP preprocessing with libvips: EXIF orientation, RGB
+// from any mode, shrink-on-load, short side to the model's resolution with
+// antialiased bicubic, centre crop, CLIP mean/std normalisation.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace imgsearchd {
+
+struct PreprocessOptions {
+  int resolution = 224;  // square side the model takes
+  std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
+  std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
+  // Images with more pixels than this (width x height, read from the header
+  // before decoding) are refused: decompression-bomb guard.
+  uint64_t max_pixels = 178'956'970;  // Pillow's default limit
+};
+
+// An image ready for the model: 3 x resolution x resolution floats, channel
+// major (CHW), normalised.
+struct PreprocessedImage {
+  std::vector<float> chw;
+  int source_width = 0;   // after EXIF orientation
+  int source_height = 0;
+};
+
+// Expected failures (corrupt file, not an image, bomb) are values, not
+// exceptions: `error` names the file and says what was wrong.
+struct ImageLoadResult {
+  std::optional<PreprocessedImage> image;
+  std::string error;
+  bool ok() const { return image.has_value(); }
+};
+
+// Must be called once before any other function here (initialises libvips;
+// safe to call more than once).
+void init_image_library(const char* argv0);
+
+ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options);
+ImageLoadResult load_image_for_clip(const void* data, size_t size, const PreprocessOptions& options,
+                                    const std::string& name_for_errors);
+
+// The centre crop before normalisation, as 8-bit RGB, row major (HWC):
+// what tests compare with Pillow, and what thumbnails can reuse.
+struct RgbCrop {
+  std::vector<uint8_t> hwc;
+  int size = 0;
+  std::string error;  // empty on success
+};
+RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options);
+
+}  // namespace imgsearchd

@@ -1,0 +1,48 @@
+// CLIP's byte-level BPE tokenizer: text -> token ids identical to OpenAI's
+// simple_tokenizer.py (the reference every CLIP checkpoint was trained with).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imgsearchd {
+
+class TokenizerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ClipTokenizer {
+ public:
+  static constexpr int32_t kStartOfText = 49406;
+  static constexpr int32_t kEndOfText = 49407;
+
+  // Reads the BPE merges file (bpe_simple_vocab_16e6.txt.gz).
+  // Throws TokenizerError naming the file if it is missing or malformed.
+  explicit ClipTokenizer(const std::filesystem::path& bpe_merges_gz);
+  ~ClipTokenizer();
+  ClipTokenizer(const ClipTokenizer&) = delete;
+  ClipTokenizer& operator=(const ClipTokenizer&) = delete;
+
+  // Cleaned, lower-cased text -> BPE ids, without start/end tokens.
+  std::vector<int32_t> encode(std::string_view utf8_text) const;
+
+  // [start, ids..., end] padded with 0 to context_length. Over-long text is
+  // truncated so that the last token is always end-of-text.
+  std::vector<int32_t> tokenize(std::string_view utf8_text, int context_length = 77) const;
+
+  // The vocabulary file shipped with imgsearchd: $IMGSEARCHD_DATA_DIR, the
+  // installed share folder, then the source tree's data/ folder.
+  static std::filesystem::path default_vocabulary_path();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgsearchd

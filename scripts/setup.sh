@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package imgsearchd needs and builds it into build/.
+# Usage: scripts/setup.sh [--no-install]   (run as root, or with sudo available)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" != "--no-install" ]]; then
+  packages=$(grep -v '^#' scripts/debian-packages.txt | grep -v '^$' | tr '\n' ' ')
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+  # libtorch must use OpenBLAS built with OpenMP (as libtorch itself is):
+  # the reference BLAS is about 25x slower, and the pthread OpenBLAS fights
+  # libtorch's OpenMP threads for the cores.
+  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+  for lib in libblas.so.3 liblapack.so.3; do
+    $sudo update-alternatives --set "$lib-$arch" "/usr/lib/$arch/openblas-openmp/$lib" >/dev/null
+  done
+fi
+
+cmake --preset default >/dev/null
+cmake --build build --parallel "$(nproc)"
+echo "setup: built build/daemon/imgsearchd"
