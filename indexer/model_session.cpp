@@ -1,0 +1,29 @@
+#include "indexer/model_session.h"
+
+#include "indexer/model_registry.h"
+
+namespace imgsearchd {
+
+ModelSession::ModelSession(const ModelSessionOptions& options) {
+  weights_ = resolve_model_path(options.model, models_dir_or_default(options.models_dir));
+  const KnownModel* known = find_known_model(options.model);
+  name_ = known ? known->name : weights_.stem().string();
+  model_ = ClipModel::load(weights_, options.runtime);
+  tokenizer_ = std::make_unique<ClipTokenizer>(
+      options.vocabulary.empty() ? ClipTokenizer::default_vocabulary_path() : options.vocabulary);
+
+  const ModelInfo& info = model_->info();
+  preprocess_.resolution = info.image_resolution;
+  preprocess_.mean = info.mean;
+  preprocess_.std = info.std;
+  preprocess_.max_pixels = options.max_pixels;
+}
+
+std::vector<float> ModelSession::embed_texts(const std::vector<std::string>& texts) {
+  std::vector<std::vector<int32_t>> tokens;
+  tokens.reserve(texts.size());
+  for (const auto& text : texts) tokens.push_back(tokenizer_->tokenize(text, info().context_length));
+  return model_->encode_texts(tokens);
+}
+
+}  // namespace imgsearchd
