@@ -29,15 +29,20 @@ class ClipTokenizer {
   ClipTokenizer(const ClipTokenizer&) = delete;
   ClipTokenizer& operator=(const ClipTokenizer&) = delete;
 
-  // Cleaned, lower-cased text -> BPE ids, without start/end tokens.
+  // Text -> BPE ids without start/end markers, as the reference's encode():
+  // the text is cleaned first (ftfy's fixes except mojibake repair, HTML
+  // entities unescaped, white space collapsed, lower-cased). Ill-formed UTF-8
+  // becomes U+FFFD. Safe to call from several threads at once.
   std::vector<int32_t> encode(std::string_view utf8_text) const;
 
   // [start, ids..., end] padded with 0 to context_length. Over-long text is
-  // truncated so that the last token is always end-of-text.
+  // truncated so that the last token is always end-of-text (clip.tokenize
+  // with truncate=True). Throws TokenizerError if context_length < 2.
   std::vector<int32_t> tokenize(std::string_view utf8_text, int context_length = 77) const;
 
   // The vocabulary file shipped with imgsearchd: $IMGSEARCHD_DATA_DIR, the
-  // installed share folder, then the source tree's data/ folder.
+  // installed share folder, then the source tree's data/ folder. Throws
+  // TokenizerError listing the places it looked if none holds the file.
   static std::filesystem::path default_vocabulary_path();
 
  private:
