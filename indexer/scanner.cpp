@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <unordered_set>
 
@@ -201,6 +202,10 @@ std::string normalized_root(const std::filesystem::path& root, size_t index) {
   return text;
 }
 
+struct FolderCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
 // A folder waiting to be listed.
 struct PendingFolder {
   std::string path;
@@ -294,7 +299,7 @@ class Walker {
     if (fd < 0) {
       const int error = errno;
       // Gone since it was listed, or replaced by a link: nothing to report.
-      if (error == ENOENT || (error == ELOOP && !folder.through_link)) return;
+      if (error == ENOENT || error == ENOTDIR || (error == ELOOP && !folder.through_link)) return;
       warn(ScanWarning::Kind::unlisted_folder, folder.path, std::string("cannot open folder: ") + std::strerror(error));
       return;
     }
@@ -306,7 +311,9 @@ class Walker {
       ::close(fd);  // already walked under another path (a link, a loop, nested roots)
       return;
     }
-    DIR* dir = ::fdopendir(fd);
+    // Closed on every way out, a throwing callback included.
+    std::unique_ptr<DIR, FolderCloser> folder_stream(::fdopendir(fd));
+    DIR* dir = folder_stream.get();
     if (dir == nullptr) {
       const int error = errno;
       ::close(fd);
@@ -374,7 +381,7 @@ class Walker {
         warn(ScanWarning::Kind::not_a_regular_file, path, "not a regular file (a FIFO, socket or device), skipped");
       }
     }
-    ::closedir(dir);
+    folder_stream.reset();
 
     // Depth first, in name order: the stack pops the first sub-folder next.
     for (auto it = new_folders_.rbegin(); it != new_folders_.rend(); ++it) folders_.push_back(std::move(*it));

@@ -28,9 +28,10 @@
 //  - Case-sensitive, as the file system is.
 //
 // Symbolic links (when `follow_symlinks`) are followed to files and folders,
-// also outside the roots. Each folder is entered once (tracked by device and
-// inode), so link loops end; each file is reported once, however many links or
-// hard links reach it. Paths that reach a file without a symlink are preferred:
+// also outside the roots; a link to a file is a candidate by its own name's
+// extension and is reported with its target's signature. Each folder is
+// entered once (tracked by device and inode), so link loops end; each file is
+// reported once, however many links or hard links reach it. Paths that reach a file without a symlink are preferred:
 // links are followed only after every root has been walked directly. Within a
 // folder, names are visited in byte order, so the choice among several paths
 // is the same on every scan of an unchanged tree.
