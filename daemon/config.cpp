@@ -183,6 +183,7 @@ Config load_config(const std::filesystem::path& file) {
   indexer.read("exclude", config.indexer.exclude);
   indexer.read("extensions", config.indexer.extensions);
   indexer.read("skip_hidden", config.indexer.skip_hidden);
+  indexer.read("skip_clutter", config.indexer.skip_clutter);
   indexer.read("follow_symlinks", config.indexer.follow_symlinks);
   indexer.read<int>("decode_threads", config.indexer.decode_threads, at_least(0));
   indexer.read<int>("queue_size", config.indexer.queue_size, at_least(1));

@@ -41,6 +41,7 @@ struct Config {
     std::vector<std::string> exclude;    // glob patterns on the path below a root
     std::vector<std::string> extensions{"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif"};
     bool skip_hidden = true;             // dot files and folders
+    bool skip_clutter = true;            // .DS_Store, ._*, @eaDir, .thumbnails, ...
     bool follow_symlinks = true;         // loop-safe
     int decode_threads = 0;              // 0 = number of cores
     int queue_size = 64;                 // images in flight between stages

@@ -47,6 +47,7 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.images.max_pixels, defaults.images.max_pixels);
   EXPECT_EQ(example.indexer.extensions, defaults.indexer.extensions);
   EXPECT_EQ(example.indexer.skip_hidden, defaults.indexer.skip_hidden);
+  EXPECT_EQ(example.indexer.skip_clutter, defaults.indexer.skip_clutter);
   EXPECT_EQ(example.indexer.queue_size, defaults.indexer.queue_size);
   EXPECT_EQ(example.log.level, defaults.log.level);
 }
