@@ -1,0 +1,469 @@
+// The catalogue on real SQLite files: schema and restarts, atomic batches,
+// renames, orphans, models, failed files, collisions, refused databases.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "store/catalog.h"
+#include "store_test_util.h"
+
+namespace imgsearchd {
+namespace {
+
+using test::fresh_dir;
+using test::hash_of;
+using test::indexed;
+using test::normalised;
+using test::signature_of;
+using test::vector_of;
+
+constexpr int kDim = 8;
+
+struct CatalogTest : ::testing::Test {
+  std::filesystem::path dir = fresh_dir();
+  std::filesystem::path db_file = dir / "catalog.db";
+};
+
+// Runs SQL on its own connection, as another process would.
+void run_sql(const std::filesystem::path& file, const std::string& sql) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+  db.exec(sql);
+}
+
+void run_sql_creating(const std::filesystem::path& file, const std::string& sql) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec(sql);
+}
+
+std::string sql_text(const std::filesystem::path& file, const std::string& sql) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+  return db.execAndGet(sql).getString();
+}
+
+std::vector<VectorId> ids_of(const std::vector<LiveVector>& vectors) {
+  std::vector<VectorId> ids;
+  for (const LiveVector& v : vectors) ids.push_back(v.id);
+  return ids;
+}
+
+TEST_F(CatalogTest, NewCatalogueIsInWalModeAtTheLatestSchemaVersion) {
+  { Catalog catalog = Catalog::open(db_file); }
+  EXPECT_EQ(sql_text(db_file, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
+  Catalog catalog = Catalog::open(db_file);
+  EXPECT_EQ(catalog.generation(), 0u);
+  EXPECT_EQ(catalog.catalog_id().size(), 32u);
+}
+
+TEST_F(CatalogTest, EverythingCommittedSurvivesARestart) {
+  std::string catalog_id;
+  ModelId model = 0;
+  {
+    Catalog catalog = Catalog::open(db_file);
+    catalog_id = catalog.catalog_id();
+    model = catalog.model("ViT-B-32", "sha256:abc", kDim);
+    Batch batch;
+    batch.model = model;
+    batch.indexed = {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim), indexed("/p/copy-of-a.jpg", 1, 0, 7)};
+    batch.failed = {{"/p/bad.jpg", signature_of(9), "not a JPEG: bad marker"}};
+    catalog.commit(batch);
+  }  // closed
+
+  Catalog catalog = Catalog::open(db_file);
+  EXPECT_EQ(catalog.catalog_id(), catalog_id);
+  EXPECT_EQ(catalog.generation(), 1u);
+  ASSERT_EQ(catalog.models().size(), 1u);
+  EXPECT_EQ(catalog.model("ViT-B-32", "sha256:abc", kDim), model);
+  EXPECT_EQ(catalog.find_model(model)->dim, kDim);
+
+  const auto known = catalog.known_files(model);
+  ASSERT_EQ(known.size(), 4u);
+  EXPECT_EQ(known.at("/p/a.jpg").signature, signature_of(1));
+  EXPECT_EQ(known.at("/p/a.jpg").vector_id, vector_id_for(hash_of(1)));
+  EXPECT_TRUE(known.at("/p/a.jpg").has_embedding);
+  EXPECT_EQ(known.at("/p/copy-of-a.jpg").signature, signature_of(7));
+  EXPECT_EQ(known.at("/p/copy-of-a.jpg").vector_id, vector_id_for(hash_of(1)));
+  EXPECT_EQ(known.at("/p/bad.jpg").state, FileState::failed);
+  EXPECT_EQ(known.at("/p/bad.jpg").signature, signature_of(9));
+  EXPECT_FALSE(known.at("/p/bad.jpg").vector_id.has_value());
+
+  const auto record = catalog.file("/p/b.jpg");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->hash, hash_of(2));
+  EXPECT_EQ(record->state, FileState::ok);
+
+  const auto stored = catalog.embedding(vector_id_for(hash_of(2)), model);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(*stored, normalised(vector_of(2, kDim)));
+  EXPECT_EQ(catalog.paths_of(vector_id_for(hash_of(1))), (std::vector<std::string>{"/p/a.jpg", "/p/copy-of-a.jpg"}));
+
+  const CatalogCounts counts = catalog.counts();
+  EXPECT_EQ(counts.files_ok, 3u);
+  EXPECT_EQ(counts.files_failed, 1u);
+  EXPECT_EQ(counts.contents, 2u);
+  EXPECT_EQ(counts.orphaned_contents, 0u);
+  EXPECT_EQ(counts.embeddings.at(model), 2u);
+  EXPECT_EQ(counts.live.at(model), 2u);
+  EXPECT_EQ(catalog.live_count(model), 2u);
+}
+
+TEST_F(CatalogTest, CommitReportsWhatBecameLiveAndBumpsTheGeneration) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  Batch batch;
+  batch.model = model;
+  batch.indexed = {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)};
+  const CommitResult result = catalog.commit(batch);
+  EXPECT_EQ(result.generation, 1u);
+  EXPECT_EQ(result.model, model);
+  std::vector<VectorId> expected{vector_id_for(hash_of(1)), vector_id_for(hash_of(2))};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ids_of(result.became_live), expected);
+  for (const LiveVector& live : result.became_live) EXPECT_EQ(live.vector, *catalog.embedding(live.id, model));
+  EXPECT_TRUE(result.orphaned.empty());
+  EXPECT_EQ(catalog.generation(), 1u);
+}
+
+TEST_F(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  Batch first;
+  first.model = model;
+  first.indexed = {indexed("/p/keep.jpg", 1, kDim), indexed("/p/old.jpg", 2, kDim)};
+  catalog.commit(first);
+  const auto before = catalog.known_files(model);
+
+  // Another connection makes the database refuse one row of the next batch,
+  // in the middle of it.
+  run_sql(db_file,
+          "CREATE TRIGGER refuse_boom BEFORE INSERT ON files WHEN NEW.path = '/p/boom.jpg' "
+          "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+  Batch second;
+  second.model = model;
+  second.deleted = {"/p/old.jpg"};
+  second.failed = {{"/p/bad.jpg", signature_of(5), "corrupt"}};
+  second.indexed = {indexed("/p/new1.jpg", 3, kDim), indexed("/p/boom.jpg", 4, kDim), indexed("/p/new2.jpg", 5, kDim)};
+  try {
+    catalog.commit(second);
+    FAIL() << "the commit should have thrown";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("boom refused"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(db_file.string()), std::string::npos) << e.what();
+  }
+
+  const auto after = catalog.known_files(model);
+  EXPECT_EQ(after.size(), before.size());
+  EXPECT_TRUE(after.count("/p/old.jpg"));
+  EXPECT_FALSE(after.count("/p/new1.jpg"));
+  EXPECT_FALSE(after.count("/p/bad.jpg"));
+  EXPECT_EQ(catalog.generation(), 1u);
+  EXPECT_EQ(catalog.counts().contents, 2u);
+  EXPECT_FALSE(catalog.find_content(hash_of(3), model).has_value());
+
+  // The catalogue is still usable: the same batch goes through once allowed.
+  run_sql(db_file, "DROP TRIGGER refuse_boom");
+  const CommitResult result = catalog.commit(second);
+  EXPECT_EQ(result.generation, 2u);
+  EXPECT_EQ(result.became_live.size(), 3u);
+  EXPECT_EQ(result.orphaned, std::vector<VectorId>{vector_id_for(hash_of(2))});
+}
+
+TEST_F(CatalogTest, InvalidBatchesAreRefusedBeforeAnythingIsWritten) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  auto expect_refused = [&](Batch batch, const std::string& expected_text) {
+    try {
+      catalog.commit(batch);
+      ADD_FAILURE() << "expected std::invalid_argument mentioning " << expected_text;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(expected_text), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(catalog.generation(), 0u);
+    EXPECT_TRUE(catalog.known_files(model).empty());
+  };
+  Batch wrong_dim{model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim + 1)}, {}, {}};
+  expect_refused(wrong_dim, "/p/b.jpg");
+  Batch zero{model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}};
+  zero.indexed[0].embedding.assign(kDim, 0.0f);
+  expect_refused(zero, "zero or not finite");
+  Batch twice{model, {indexed("/p/a.jpg", 1, kDim)}, {}, {"/p/a.jpg"}};
+  expect_refused(twice, "more than once");
+  Batch unknown_model{model + 42, {indexed("/p/a.jpg", 1, kDim)}, {}, {}};
+  expect_refused(unknown_model, "unknown");
+}
+
+TEST_F(CatalogTest, RenameAttachesThePathToTheExistingContent) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  const VectorId id = vector_id_for(hash_of(1));
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+
+  // The pipeline found a known hash: no embedding in the batch.
+  ASSERT_TRUE(catalog.find_content(hash_of(1), model).has_value());
+  EXPECT_TRUE(catalog.find_content(hash_of(1), model)->has_embedding);
+  const CommitResult renamed = catalog.commit({model, {indexed("/q/renamed.jpg", 1, 0)}, {}, {"/p/a.jpg"}});
+  EXPECT_TRUE(renamed.became_live.empty());
+  EXPECT_TRUE(renamed.orphaned.empty());
+  EXPECT_EQ(catalog.paths_of(id), std::vector<std::string>{"/q/renamed.jpg"});
+  EXPECT_EQ(catalog.vector_id_of("/q/renamed.jpg"), id);
+  EXPECT_FALSE(catalog.vector_id_of("/p/a.jpg").has_value());
+  EXPECT_EQ(catalog.counts().contents, 1u);
+  EXPECT_EQ(catalog.counts().embeddings.at(model), 1u);
+  EXPECT_EQ(catalog.live_count(model), 1u);
+}
+
+TEST_F(CatalogTest, DeletingTheLastPathOrphansTheContentAndItsReturnReusesTheEmbedding) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  const VectorId id = vector_id_for(hash_of(1));
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/a-copy.jpg", 1, 0, 3)}, {}, {}});
+  const std::vector<float> embedding = *catalog.embedding(id, model);
+
+  EXPECT_TRUE(catalog.commit({model, {}, {}, {"/p/a.jpg"}}).orphaned.empty()) << "a copy still points at it";
+  const CommitResult gone = catalog.commit({model, {}, {}, {"/p/a-copy.jpg", "/p/never-known.jpg"}});
+  EXPECT_EQ(gone.orphaned, std::vector<VectorId>{id});
+  EXPECT_TRUE(gone.became_live.empty());
+  EXPECT_EQ(catalog.live_count(model), 0u);
+  EXPECT_EQ(catalog.counts().orphaned_contents, 1u);
+  EXPECT_TRUE(catalog.paths_of(id).empty());
+
+  // It comes back (restored from the bin): known, with its embedding.
+  const auto status = catalog.find_content(hash_of(1), model);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(status->has_embedding);
+  const CommitResult back = catalog.commit({model, {indexed("/p/restored.jpg", 1, 0)}, {}, {}});
+  ASSERT_EQ(back.became_live.size(), 1u);
+  EXPECT_EQ(back.became_live[0].id, id);
+  EXPECT_EQ(back.became_live[0].vector, embedding);
+  EXPECT_EQ(catalog.counts().orphaned_contents, 0u);
+}
+
+TEST_F(CatalogTest, ModifiedFileMovesItsPathToTheNewContent) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+  const CommitResult edited = catalog.commit({model, {indexed("/p/a.jpg", 2, kDim)}, {}, {}});
+  EXPECT_EQ(ids_of(edited.became_live), std::vector<VectorId>{vector_id_for(hash_of(2))});
+  EXPECT_EQ(edited.orphaned, std::vector<VectorId>{vector_id_for(hash_of(1))});
+  EXPECT_EQ(catalog.vector_id_of("/p/a.jpg"), vector_id_for(hash_of(2)));
+}
+
+TEST_F(CatalogTest, TwoModelsKeepSeparateEmbeddingsAndSwitchingBackCostsNothing) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId small = catalog.model("small", "f1", 4);
+  const ModelId large = catalog.model("large", "f2", kDim);
+  EXPECT_NE(small, large);
+  EXPECT_EQ(catalog.model("small", "f1", 4), small);
+  EXPECT_THROW(catalog.model("small", "f1", 5), std::invalid_argument);
+  const VectorId id = vector_id_for(hash_of(1));
+
+  catalog.commit({small, {indexed("/p/a.jpg", 1, 4)}, {}, {}});
+  // Switch to the large model: the file is known, its content lacks an embedding.
+  auto known = catalog.known_files(large);
+  EXPECT_EQ(known.at("/p/a.jpg").signature, signature_of(1));
+  EXPECT_FALSE(known.at("/p/a.jpg").has_embedding);
+  EXPECT_EQ(catalog.live_count(large), 0u);
+  EXPECT_FALSE(catalog.find_content(hash_of(1), large)->has_embedding);
+
+  IndexedFile again = indexed("/p/a.jpg", 1, 0);
+  again.embedding = vector_of(100, kDim);
+  const CommitResult result = catalog.commit({large, {again}, {}, {}});
+  EXPECT_EQ(ids_of(result.became_live), std::vector<VectorId>{id});
+  EXPECT_EQ(result.became_live[0].vector.size(), static_cast<size_t>(kDim));
+
+  EXPECT_EQ(catalog.embedding(id, small)->size(), 4u);
+  EXPECT_EQ(*catalog.embedding(id, large), normalised(vector_of(100, kDim)));
+  EXPECT_EQ(catalog.live_count(small), 1u);
+  EXPECT_EQ(catalog.live_count(large), 1u);
+  // Switching back: everything the small model needs is there.
+  EXPECT_TRUE(catalog.known_files(small).at("/p/a.jpg").has_embedding);
+  EXPECT_EQ(catalog.counts().embeddings.at(small), 1u);
+  EXPECT_EQ(catalog.counts().embeddings.at(large), 1u);
+}
+
+TEST_F(CatalogTest, FailedFileIsRecordedWithReasonAndSignatureAndClearedWhenItSucceeds) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {}, {{"/p/broken.jpg", signature_of(5), "truncated JPEG"}}, {}});
+
+  const auto failed = catalog.failed_files();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].path, "/p/broken.jpg");
+  EXPECT_EQ(failed[0].reason, "truncated JPEG");
+  EXPECT_EQ(failed[0].signature, signature_of(5));
+  const KnownFile known = catalog.known_files(model).at("/p/broken.jpg");
+  EXPECT_EQ(known.state, FileState::failed);
+  EXPECT_EQ(known.signature, signature_of(5));
+  EXPECT_EQ(catalog.file("/p/broken.jpg")->error, "truncated JPEG");
+  EXPECT_EQ(catalog.counts().files_failed, 1u);
+
+  // The file changed and now decodes.
+  const CommitResult fixed = catalog.commit({model, {indexed("/p/broken.jpg", 1, kDim, 6)}, {}, {}});
+  EXPECT_EQ(fixed.became_live.size(), 1u);
+  EXPECT_TRUE(catalog.failed_files().empty());
+  const auto record = catalog.file("/p/broken.jpg");
+  EXPECT_EQ(record->state, FileState::ok);
+  EXPECT_EQ(record->error, "");
+  EXPECT_EQ(record->signature, signature_of(6));
+  EXPECT_EQ(catalog.counts().files_failed, 0u);
+
+  // And breaks again: its content leaves the index.
+  const CommitResult broken = catalog.commit({model, {}, {{"/p/broken.jpg", signature_of(7), "bad"}}, {}});
+  EXPECT_EQ(broken.orphaned, std::vector<VectorId>{vector_id_for(hash_of(1))});
+}
+
+TEST_F(CatalogTest, VectorIdsAreDerivedFromTheHashAndSurviveReopening) {
+  std::vector<VectorId> ids;
+  {
+    Catalog catalog = Catalog::open(db_file);
+    const ModelId model = catalog.model("m", "f", kDim);
+    catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)}, {}, {}});
+    ids = {*catalog.vector_id_of("/p/a.jpg"), *catalog.vector_id_of("/p/b.jpg")};
+  }
+  EXPECT_EQ(ids[0], vector_id_for(hash_of(1)));
+  EXPECT_EQ(ids[1], vector_id_for(hash_of(2)));
+  EXPECT_GT(ids[0], 0);
+  Catalog catalog = Catalog::open(db_file);
+  EXPECT_EQ(catalog.vector_id_of("/p/a.jpg"), ids[0]);
+  EXPECT_EQ(catalog.vector_id_of("/p/b.jpg"), ids[1]);
+}
+
+TEST_F(CatalogTest, ContentsWhoseIdsCollideIn63BitsAreRefused) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  const ContentHash first{0x0123'4567'89ab'cdefULL, 1};
+  const ContentHash same_high{0x0123'4567'89ab'cdefULL, 2};
+  const ContentHash top_bit_differs{0x8123'4567'89ab'cdefULL, 1};
+  ASSERT_EQ(vector_id_for(first), vector_id_for(same_high));
+  ASSERT_EQ(vector_id_for(first), vector_id_for(top_bit_differs));
+  const VectorId id = vector_id_for(first);
+
+  auto file = [&](const std::string& path, const ContentHash& hash, uint64_t seed) {
+    return IndexedFile{path, signature_of(seed), hash, vector_of(seed, kDim)};
+  };
+  catalog.commit({model, {file("/p/first.jpg", first, 1)}, {}, {}});
+  const CommitResult result = catalog.commit(
+      {model, {file("/p/collides.jpg", same_high, 2), file("/p/fine.jpg", hash_of(9), 3)}, {}, {}});
+  ASSERT_EQ(result.refused.size(), 1u);
+  EXPECT_EQ(result.refused[0].path, "/p/collides.jpg");
+  EXPECT_NE(result.refused[0].reason.find("collide"), std::string::npos) << result.refused[0].reason;
+  EXPECT_NE(result.refused[0].reason.find(same_high.hex()), std::string::npos) << result.refused[0].reason;
+  EXPECT_EQ(ids_of(result.became_live), std::vector<VectorId>{vector_id_for(hash_of(9))});
+
+  // Recorded as a failed file; the first content is untouched.
+  EXPECT_EQ(catalog.file("/p/collides.jpg")->state, FileState::failed);
+  EXPECT_EQ(catalog.paths_of(id), std::vector<std::string>{"/p/first.jpg"});
+  EXPECT_EQ(catalog.file("/p/first.jpg")->hash, first);
+  EXPECT_EQ(*catalog.embedding(id, model), normalised(vector_of(1, kDim)));
+  EXPECT_FALSE(catalog.find_content(same_high, model).has_value());
+  EXPECT_EQ(catalog.counts().contents, 2u);
+
+  // Two colliding new contents in one batch: the second is refused.
+  const CommitResult both = catalog.commit(
+      {model, {file("/p/x.jpg", hash_of(20), 4), file("/p/top.jpg", top_bit_differs, 5)}, {}, {}});
+  ASSERT_EQ(both.refused.size(), 1u);
+  EXPECT_EQ(both.refused[0].path, "/p/top.jpg");
+}
+
+TEST_F(CatalogTest, KnownFilesUnderARootExcludeSiblingsWithTheSamePrefix) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model,
+                  {indexed("/a/x.jpg", 1, kDim), indexed("/a/sub/y.jpg", 2, kDim), indexed("/ab/z.jpg", 3, kDim),
+                   indexed("/b/w.jpg", 4, kDim), indexed("/a", 5, kDim)},
+                  {},
+                  {}});
+  for (const std::string root : {"/a", "/a/"}) {
+    const auto known = catalog.known_files(model, root);
+    EXPECT_EQ(known.size(), 2u) << root;
+    EXPECT_TRUE(known.count("/a/x.jpg")) << root;
+    EXPECT_TRUE(known.count("/a/sub/y.jpg")) << root;
+  }
+  EXPECT_EQ(catalog.paths_under("/a"), (std::vector<std::string>{"/a/sub/y.jpg", "/a/x.jpg"}));
+  EXPECT_EQ(catalog.paths_under("").size(), 5u);
+  EXPECT_EQ(catalog.known_files(model).size(), 5u);
+  EXPECT_EQ(catalog.known_files(model, "/").size(), 5u);
+}
+
+TEST_F(CatalogTest, PurgeRemovesOnlyOrphanedContentsAndTheirEmbeddings) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)}, {}, {}});
+  catalog.commit({model, {}, {}, {"/p/a.jpg"}});
+  EXPECT_EQ(catalog.purge_orphaned_contents(), 1u);
+  EXPECT_FALSE(catalog.find_content(hash_of(1), model).has_value());
+  EXPECT_FALSE(catalog.embedding(vector_id_for(hash_of(1)), model).has_value());
+  EXPECT_TRUE(catalog.embedding(vector_id_for(hash_of(2)), model).has_value());
+  EXPECT_EQ(catalog.counts().embeddings.at(model), 1u);
+  EXPECT_EQ(catalog.live_count(model), 1u);
+}
+
+TEST_F(CatalogTest, ReadersSeeCommitsOnTheirOwnConnectionAndCannotWrite) {
+  Catalog writer = Catalog::open(db_file);
+  const ModelId model = writer.model("m", "f", kDim);
+  writer.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+
+  Catalog reader = Catalog::open_read_only(db_file);
+  EXPECT_TRUE(reader.read_only());
+  EXPECT_EQ(reader.known_files(model).size(), 1u);
+  writer.commit({model, {indexed("/p/b.jpg", 2, kDim)}, {}, {}});
+  EXPECT_EQ(reader.known_files(model).size(), 2u);
+  EXPECT_EQ(reader.generation(), 2u);
+  EXPECT_EQ(reader.model("m", "f", kDim), model) << "a known model can be looked up";
+  EXPECT_THROW(reader.model("other", "f", kDim), StoreError);
+  EXPECT_THROW(reader.commit({model, {indexed("/p/c.jpg", 3, kDim)}, {}, {}}), StoreError);
+}
+
+TEST_F(CatalogTest, ACatalogueFromANewerVersionIsRefusedWithAClearMessage) {
+  { Catalog catalog = Catalog::open(db_file); }
+  const int newer = Catalog::latest_schema_version() + 1;
+  run_sql(db_file, "PRAGMA user_version = " + std::to_string(newer));
+  for (auto open : {&Catalog::open, &Catalog::open_read_only}) {
+    try {
+      open(db_file);
+      FAIL() << "a newer schema should be refused";
+    } catch (const StoreError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(db_file.string()), std::string::npos) << message;
+      EXPECT_NE(message.find("schema version " + std::to_string(newer)), std::string::npos) << message;
+      EXPECT_NE(message.find("newer"), std::string::npos) << message;
+    }
+  }
+  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(newer)) << "left as it was";
+}
+
+TEST_F(CatalogTest, AFileThatIsNotADatabaseIsRefusedWithItsName) {
+  {
+    std::ofstream garbage(db_file, std::ios::binary);
+    garbage << std::string(8192, 'x');
+  }
+  try {
+    Catalog::open(db_file);
+    FAIL() << "garbage should be refused";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(db_file.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("not a usable SQLite database"), std::string::npos) << message;
+    EXPECT_EQ(e.file(), db_file);
+  }
+  EXPECT_EQ(std::filesystem::file_size(db_file), 8192u) << "the file is left alone";
+}
+
+TEST_F(CatalogTest, AReaderNeedsAnExistingCatalogueAtTheLatestVersion) {
+  EXPECT_THROW(Catalog::open_read_only(dir / "missing.db"), StoreError);
+  // An SQLite database without our schema (version 0): the writer migrates it.
+  run_sql_creating(db_file, "CREATE TABLE unrelated (x)");
+  try {
+    Catalog::open_read_only(db_file);
+    FAIL() << "an unmigrated catalogue should be refused to a reader";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 0, expected"), std::string::npos) << e.what();
+  }
+  Catalog writer = Catalog::open(db_file);
+  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
+  EXPECT_NO_THROW(Catalog::open_read_only(db_file));
+}
+
+}  // namespace
+}  // namespace imgsearchd

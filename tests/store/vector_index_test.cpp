@@ -1,0 +1,329 @@
+// The vector index: search, updates from commits, and its file: saved,
+// loaded, and rebuilt from the catalogue when missing, stale or corrupt.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "store/catalog.h"
+#include "store/vector_index.h"
+#include "store_test_util.h"
+
+namespace imgsearchd {
+
+// Found by argument-dependent lookup, so outside the anonymous namespace.
+bool operator==(const SearchHit& a, const SearchHit& b) { return a.id == b.id && a.score == b.score; }
+
+std::ostream& operator<<(std::ostream& out, const SearchHit& hit) {
+  return out << "{" << hit.id << ", " << hit.score << "}";
+}
+
+namespace {
+
+using test::fresh_dir;
+using test::hash_of;
+using test::indexed;
+using test::LogCapture;
+using test::normalised;
+using test::vector_of;
+
+constexpr int kDim = 16;
+
+float dot(const std::vector<float>& a, const std::vector<float>& b) {
+  float sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+TEST(VectorIndex, SearchReturnsTheNearestVectorsBestFirstWithCosineScores) {
+  VectorIndex index(1, kDim);
+  std::vector<LiveVector> vectors;
+  for (uint64_t seed = 1; seed <= 50; ++seed) vectors.push_back({static_cast<VectorId>(seed * 1000), vector_of(seed, kDim)});
+  index.add(vectors);
+  EXPECT_EQ(index.size(), 50u);
+
+  // Not normalised on purpose: the query is normalised by search.
+  std::vector<float> query = vector_of(7, kDim);
+  for (float& x : query) x *= 3;
+  const auto hits = index.search(query, 5);
+  ASSERT_EQ(hits.size(), 5u);
+  EXPECT_EQ(hits[0].id, 7000);
+  EXPECT_NEAR(hits[0].score, 1.0f, 1e-5);
+  for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
+  // Scores are cosine similarities.
+  const uint64_t second_seed = static_cast<uint64_t>(hits[1].id / 1000);
+  EXPECT_NEAR(hits[1].score, dot(normalised(vector_of(7, kDim)), normalised(vector_of(second_seed, kDim))), 1e-5);
+
+  EXPECT_EQ(index.search(query, 500).size(), 50u) << "k beyond the size returns everything";
+  EXPECT_TRUE(index.search(query, 0).empty());
+  EXPECT_THROW(index.search(std::vector<float>(kDim + 1, 1.0f), 5), std::invalid_argument);
+  EXPECT_THROW(index.search(std::vector<float>(kDim, 0.0f), 5), std::invalid_argument);
+  EXPECT_TRUE(VectorIndex(1, kDim).search(query, 5).empty()) << "an empty index finds nothing";
+}
+
+TEST(VectorIndex, AddingAPresentIdReplacesItAndRemovingAnAbsentOneDoesNothing) {
+  VectorIndex index(1, kDim);
+  index.add({{5, vector_of(1, kDim)}, {6, vector_of(2, kDim)}});
+  index.add({{5, vector_of(3, kDim)}});
+  EXPECT_EQ(index.size(), 2u);
+  EXPECT_EQ(index.ids(), (std::vector<VectorId>{5, 6}));
+  const auto stored = index.reconstruct(5);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_NEAR(dot(*stored, normalised(vector_of(3, kDim))), 1.0f, 1e-6);
+
+  index.remove({6, 77});
+  EXPECT_EQ(index.ids(), std::vector<VectorId>{5});
+  EXPECT_FALSE(index.contains(6));
+  EXPECT_FALSE(index.reconstruct(6).has_value());
+  EXPECT_THROW(index.add({{8, vector_of(1, kDim - 1)}}), std::invalid_argument);
+  EXPECT_THROW(index.add({{8, vector_of(1, kDim)}, {8, vector_of(2, kDim)}}), std::invalid_argument);
+  EXPECT_EQ(index.size(), 1u) << "a refused add changes nothing";
+}
+
+struct VectorIndexFileTest : ::testing::Test {
+  std::filesystem::path dir = fresh_dir();
+  std::filesystem::path index_file = dir / "index.faiss";
+  Catalog catalog = Catalog::open(dir / "catalog.db");
+  ModelId model = catalog.model("m", "f", kDim);
+
+  // Commits `count` new contents, starting at `first`, applying each commit.
+  void commit_contents(VectorIndex& index, uint64_t first, uint64_t count) {
+    Batch batch;
+    batch.model = model;
+    for (uint64_t seed = first; seed < first + count; ++seed) {
+      batch.indexed.push_back(indexed("/photos/" + std::to_string(seed) + ".jpg", seed, kDim));
+    }
+    index.apply(catalog.commit(batch));
+  }
+
+  std::vector<std::vector<SearchHit>> search_some(const VectorIndex& index) {
+    std::vector<std::vector<SearchHit>> results;
+    for (uint64_t seed = 500; seed < 510; ++seed) results.push_back(index.search(vector_of(seed, kDim), 10));
+    return results;
+  }
+
+  // An index built by commits and saved; returns its search results.
+  std::vector<std::vector<SearchHit>> build_and_save() {
+    OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+    commit_contents(opened.index, 1, 40);
+    opened.index.save(index_file);
+    return search_some(opened.index);
+  }
+};
+
+TEST_F(VectorIndexFileTest, ApplyFollowsCommitsAndRefusesAGap) {
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  VectorIndex& index = opened.index;
+  commit_contents(index, 1, 3);
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.generation(), 1u);
+
+  index.apply(catalog.commit({model, {}, {}, {"/photos/2.jpg"}}));
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(2))));
+  EXPECT_EQ(index.generation(), 2u);
+
+  const CommitResult missed = catalog.commit({model, {indexed("/photos/9.jpg", 9, kDim)}, {}, {}});
+  const CommitResult next = catalog.commit({model, {indexed("/photos/10.jpg", 10, kDim)}, {}, {}});
+  (void)missed;
+  EXPECT_THROW(index.apply(next), std::invalid_argument);
+  EXPECT_EQ(index.size(), 2u) << "a refused commit changes nothing";
+  EXPECT_EQ(index.generation(), 2u);
+
+  const ModelId other = catalog.model("other", "g", kDim);
+  CommitResult foreign = next;
+  foreign.model = other;
+  EXPECT_THROW(index.apply(foreign), std::invalid_argument);
+}
+
+TEST_F(VectorIndexFileTest, AMissingFileIsBuiltSavedAndThenLoaded) {
+  VectorIndex scratch = VectorIndex::rebuild(catalog, model);
+  commit_contents(scratch, 1, 20);
+  LogCapture log;
+  OpenedIndex first = VectorIndex::open(index_file, catalog, model);
+  EXPECT_TRUE(first.rebuilt);
+  EXPECT_EQ(first.reason, "missing");
+  EXPECT_NE(log.text().find("missing; rebuilt from the catalogue: 20 vectors"), std::string::npos) << log.text();
+  EXPECT_TRUE(std::filesystem::exists(index_file));
+  EXPECT_EQ(first.index.size(), 20u);
+  EXPECT_EQ(first.index.generation(), catalog.generation());
+
+  OpenedIndex second = VectorIndex::open(index_file, catalog, model);
+  EXPECT_FALSE(second.rebuilt) << second.reason;
+  EXPECT_EQ(search_some(second.index), search_some(first.index));
+  EXPECT_EQ(second.index.ids(), first.index.ids());
+  EXPECT_EQ(second.index.generation(), catalog.generation());
+}
+
+TEST_F(VectorIndexFileTest, ADeletedFileIsRebuiltWithIdenticalSearchResults) {
+  const auto before = build_and_save();
+  std::filesystem::remove(index_file);
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  EXPECT_TRUE(opened.rebuilt);
+  EXPECT_EQ(search_some(opened.index), before);
+  EXPECT_EQ(opened.index.size(), 40u);
+}
+
+TEST_F(VectorIndexFileTest, VectorIdsAreStableAcrossReopeningAndRebuilding) {
+  build_and_save();
+  std::vector<VectorId> expected;
+  for (uint64_t seed = 1; seed <= 40; ++seed) expected.push_back(vector_id_for(hash_of(seed)));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(VectorIndex::open(index_file, catalog, model).index.ids(), expected);
+  EXPECT_EQ(VectorIndex::rebuild(catalog, model).ids(), expected);
+  Catalog reopened = Catalog::open(dir / "catalog.db");
+  EXPECT_EQ(VectorIndex::rebuild(reopened, model).ids(), expected);
+}
+
+// Damages the saved file in one way and checks it is rebuilt, with a
+// warning naming the problem, and searches the same as before.
+void expect_rebuilt_after_damage(VectorIndexFileTest& t, const std::function<void()>& damage,
+                                 const std::string& expected_problem) {
+  const auto before = t.build_and_save();
+  damage();
+  LogCapture log;
+  OpenedIndex opened = VectorIndex::open(t.index_file, t.catalog, t.model);
+  EXPECT_TRUE(opened.rebuilt);
+  EXPECT_EQ(opened.reason.rfind("corrupt: ", 0), 0u) << opened.reason;
+  EXPECT_NE(opened.reason.find(expected_problem), std::string::npos) << opened.reason;
+  EXPECT_NE(log.text().find("[warning]"), std::string::npos) << log.text();
+  EXPECT_NE(log.text().find(t.index_file.string() + ": corrupt: "), std::string::npos) << log.text();
+  EXPECT_NE(log.text().find("rebuilt from the catalogue"), std::string::npos) << log.text();
+  EXPECT_EQ(t.search_some(opened.index), before);
+  EXPECT_FALSE(VectorIndex::open(t.index_file, t.catalog, t.model).rebuilt) << "the rebuilt file was saved";
+}
+
+void resize_file(const std::filesystem::path& file, double fraction) {
+  std::filesystem::resize_file(file, static_cast<uintmax_t>(std::filesystem::file_size(file) * fraction));
+}
+
+void flip_byte(const std::filesystem::path& file, std::streamoff offset) {
+  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+  io.seekg(offset);
+  char c = 0;
+  io.read(&c, 1);
+  c = static_cast<char>(c ^ 0x40);
+  io.seekp(offset);
+  io.write(&c, 1);
+}
+
+TEST_F(VectorIndexFileTest, ATruncatedFileIsRebuiltWithALogLine) {
+  expect_rebuilt_after_damage(*this, [&] { resize_file(index_file, 0.5); }, "truncated");
+}
+
+TEST_F(VectorIndexFileTest, AFileCutInsideItsHeaderIsRebuilt) {
+  expect_rebuilt_after_damage(*this, [&] { std::filesystem::resize_file(index_file, 20); }, "shorter than its");
+}
+
+TEST_F(VectorIndexFileTest, AFlippedByteInTheVectorsIsCaughtByTheChecksum) {
+  expect_rebuilt_after_damage(
+      *this, [&] { flip_byte(index_file, static_cast<std::streamoff>(std::filesystem::file_size(index_file) - 100)); },
+      "checksum of its FAISS data");
+}
+
+TEST_F(VectorIndexFileTest, AFlippedByteInTheHeaderIsCaught) {
+  expect_rebuilt_after_damage(*this, [&] { flip_byte(index_file, 40); }, "header checksum");
+}
+
+TEST_F(VectorIndexFileTest, AFileOfSomethingElseIsRebuilt) {
+  expect_rebuilt_after_damage(
+      *this, [&] { std::ofstream(index_file, std::ios::binary) << std::string(4096, 'z'); }, "bad magic");
+}
+
+TEST_F(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuilt) {
+  build_and_save();
+  {
+    // A commit after the last save (the daemon was killed before saving again).
+    OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+    commit_contents(opened.index, 100, 1);
+  }
+  LogCapture log;
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  EXPECT_TRUE(opened.rebuilt);
+  EXPECT_EQ(opened.reason, "stale: it reflects catalogue generation 1, the catalogue is at generation 2");
+  EXPECT_NE(log.text().find(opened.reason + "; rebuilt"), std::string::npos) << log.text();
+  EXPECT_TRUE(opened.index.contains(vector_id_for(hash_of(100))));
+  EXPECT_EQ(opened.index.size(), 41u);
+  EXPECT_EQ(opened.index.generation(), 2u);
+}
+
+TEST_F(VectorIndexFileTest, AFileOfAnotherModelOrCatalogueIsStale) {
+  build_and_save();
+  const ModelId other = catalog.model("other", "g", kDim);
+  OpenedIndex for_other = VectorIndex::open(index_file, catalog, other);
+  EXPECT_TRUE(for_other.rebuilt);
+  EXPECT_NE(for_other.reason.find("stale: it holds model"), std::string::npos) << for_other.reason;
+  EXPECT_EQ(for_other.index.size(), 0u) << "the other model has no embeddings yet";
+
+  // The file now holds the other model's (empty) index; another catalogue
+  // with a model of the same id must not take it for its own.
+  Catalog fresh = Catalog::open(dir / "another.db");
+  fresh.model("m", "f", kDim);
+  const ModelId fresh_model = fresh.model("other", "g", kDim);
+  ASSERT_EQ(fresh_model, other);
+  OpenedIndex for_fresh = VectorIndex::open(index_file, fresh, fresh_model);
+  EXPECT_TRUE(for_fresh.rebuilt);
+  EXPECT_EQ(for_fresh.reason, "stale: it was saved for another catalogue");
+}
+
+TEST_F(VectorIndexFileTest, AReadOnlyCatalogueRebuildsInMemoryWithoutSaving) {
+  VectorIndex scratch = VectorIndex::rebuild(catalog, model);
+  commit_contents(scratch, 1, 5);
+  Catalog reader = Catalog::open_read_only(dir / "catalog.db");
+  OpenedIndex opened = VectorIndex::open(index_file, reader, model);
+  EXPECT_TRUE(opened.rebuilt);
+  EXPECT_EQ(opened.index.size(), 5u);
+  EXPECT_FALSE(std::filesystem::exists(index_file));
+}
+
+TEST_F(VectorIndexFileTest, OrphanedContentLeavesTheIndexAndComesBackWithItsEmbedding) {
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  VectorIndex& index = opened.index;
+  commit_contents(index, 1, 2);
+  const VectorId id = vector_id_for(hash_of(1));
+  const auto stored = *index.reconstruct(id);
+
+  index.apply(catalog.commit({model, {}, {}, {"/photos/1.jpg"}}));
+  EXPECT_FALSE(index.contains(id));
+  EXPECT_EQ(index.size(), 1u);
+
+  index.apply(catalog.commit({model, {indexed("/elsewhere/back.jpg", 1, 0)}, {}, {}}));
+  ASSERT_TRUE(index.contains(id));
+  EXPECT_EQ(*index.reconstruct(id), stored);
+  EXPECT_EQ(index.search(vector_of(1, kDim), 1)[0].id, id);
+}
+
+TEST_F(VectorIndexFileTest, SearchesRunWhileCommitsAreApplied) {
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  VectorIndex& index = opened.index;
+  commit_contents(index, 1, 20);
+  std::atomic<bool> done{false};
+  std::atomic<int> bad_results{0};
+  std::vector<std::thread> searchers;
+  for (int t = 0; t < 3; ++t) {
+    searchers.emplace_back([&, t] {
+      uint64_t seed = 1000 + static_cast<uint64_t>(t);
+      while (!done) {
+        const auto hits = index.search(vector_of(seed++, kDim), 10);
+        if (hits.size() != 10) ++bad_results;
+        for (size_t i = 1; i < hits.size(); ++i) {
+          if (hits[i - 1].score < hits[i].score) ++bad_results;
+        }
+      }
+    });
+  }
+  for (uint64_t round = 0; round < 30; ++round) {
+    commit_contents(index, 100 + round * 5, 5);
+    index.apply(catalog.commit({model, {}, {}, {"/photos/" + std::to_string(100 + round * 5) + ".jpg"}}));
+    if (round % 10 == 0) index.save(index_file);
+  }
+  done = true;
+  for (auto& thread : searchers) thread.join();
+  EXPECT_EQ(bad_results.load(), 0);
+  EXPECT_EQ(index.size(), 20u + 30 * 4);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(catalog, model).ids());
+}
+
+}  // namespace
+}  // namespace imgsearchd
