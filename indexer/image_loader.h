@@ -54,5 +54,7 @@ struct RgbCrop {
   std::string error;  // empty on success
 };
 RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options);
+RgbCrop load_rgb_crop(const void* data, size_t size, const PreprocessOptions& options,
+                      const std::string& name_for_errors);
 
 }  // namespace imgsearchd
