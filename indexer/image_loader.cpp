@@ -14,9 +14,10 @@
 //   CenterCrop(res)                           centre_crop_offset + extract_area
 //   ToTensor + Normalize(mean, std)           normalise_to_chw
 //
-// Everything runs as one streaming libvips pipeline with sequential access,
-// so the decoded image is never held in memory at full size: only the
-// resized image (a few hundred pixels a side) is materialised.
+// Everything up to the resize runs as one streaming libvips pipeline with
+// sequential access, so the decoded image is never held in memory at full
+// size: only a band of the resized image around the centre crop (a few
+// hundred pixels a side) is materialised, then turned upright and cropped.
 
 #include "indexer/image_loader.h"
 
@@ -24,14 +25,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -267,14 +266,22 @@ struct Size {
   int height = 0;
 };
 
+// A 1 x 100000 strip passes the pixel cap but would resize to 224 x 22.4M.
+// Nothing that long is a photo; refuse it rather than compute with it.
+constexpr int64_t kMaxResizedSide = 1'000'000;
+
 // transforms.Resize(int): the short side becomes `resolution`, the long side
 // int(resolution * long / short) (truncated, as Python's int() does).
-Size clip_resized_size(Size source, int resolution) {
+// Empty when the long side would exceed kMaxResizedSide.
+std::optional<Size> clip_resized_size(Size source, int resolution) {
   const bool portrait = source.width <= source.height;
   const int64_t short_side = portrait ? source.width : source.height;
   const int64_t long_side = portrait ? source.height : source.width;
-  const int new_long = static_cast<int>(static_cast<double>(resolution * long_side) / static_cast<double>(short_side));
-  return portrait ? Size{resolution, new_long} : Size{new_long, resolution};
+  const auto new_long =
+      static_cast<int64_t>(static_cast<double>(resolution * long_side) / static_cast<double>(short_side));
+  if (new_long > kMaxResizedSide) return std::nullopt;
+  const int new_long_int = static_cast<int>(new_long);
+  return portrait ? Size{resolution, new_long_int} : Size{new_long_int, resolution};
 }
 
 // transforms.CenterCrop: int(round((length - crop) / 2.0)), where Python's
@@ -285,6 +292,11 @@ int centre_crop_offset(int length, int crop) {
   if (excess % 2 == 0) return half;
   return half % 2 == 0 ? half : half + 1;  // (excess / 2) ends in .5
 }
+
+// How much can be cut from each side of a `size` image, on each axis, so
+// that what is left still holds the centre crop: floor(excess / 2). What is
+// left is `crop` or `crop + 1` long and centred.
+Size centre_band_margin(Size size, int crop) { return Size{(size.width - crop) / 2, (size.height - crop) / 2}; }
 
 // EXIF orientations 5 to 8 turn the image by 90 degrees: width and height swap.
 bool orientation_swaps_axes(const VImage& image) { return vips_image_get_orientation_swap(image.get_image()); }
@@ -390,7 +402,9 @@ void check_file_is_readable(const Input& input) {
   if (std::filesystem::is_directory(status)) throw LoadFailure(input.name, "is a directory, not an image file");
   if (!std::filesystem::is_regular_file(status)) throw LoadFailure(input.name, "is not a regular file");
   std::ifstream probe(input.filename, std::ios::binary);
-  if (!probe) throw LoadFailure(input.name, std::string("cannot open the file: ") + std::strerror(errno));
+  if (!probe) {
+    throw LoadFailure(input.name, "cannot open the file: " + std::error_code(errno, std::generic_category()).message());
+  }
   if (probe.peek() == std::ifstream::traits_type::eof()) throw LoadFailure(input.name, "is empty (0 bytes)");
 }
 
@@ -400,6 +414,12 @@ Crop decode_crop(Input input, const PreprocessOptions& options) {
   if (options.resolution <= 0) {
     throw std::invalid_argument("PreprocessOptions::resolution must be positive, got " +
                                 std::to_string(options.resolution));
+  }
+  for (const float std : options.std) {
+    if (!(std > 0.0f)) {
+      throw std::invalid_argument("PreprocessOptions::std must be positive in every channel, got " +
+                                  std::to_string(std));
+    }
   }
   if (input.is_file()) check_file_is_readable(input);
   read_into_memory_if_name_looks_like_options(input);
@@ -423,20 +443,34 @@ Crop decode_crop(Input input, const PreprocessOptions& options) {
   crop.source = swap ? Size{header.height(), header.width()} : Size{header.width(), header.height()};
   // The size torchvision resizes the upright image to, and that size in the
   // file's own (not yet rotated) orientation, which is where we resize.
-  const Size upright_target = clip_resized_size(crop.source, options.resolution);
-  const Size stored_target = swap ? Size{upright_target.height, upright_target.width} : upright_target;
+  const std::optional<Size> upright_target = clip_resized_size(crop.source, options.resolution);
+  if (!upright_target) {
+    throw LoadFailure(input.name, "image is " + std::to_string(crop.source.width) + "x" +
+                                      std::to_string(crop.source.height) +
+                                      ", too long and thin to resize (its long side would exceed " +
+                                      std::to_string(kMaxResizedSide) + " pixels)");
+  }
+  const Size stored_target = swap ? Size{upright_target->height, upright_target->width} : *upright_target;
 
   const LoadShrink shrink = choose_load_shrink(loader, header.width(), header.height(), options.resolution);
   VImage image = (shrink.jpeg_shrink > 1 || shrink.webp_scale < 1.0) ? open_image(input, loader, shrink) : header;
 
   try {
     image = resize_bicubic(to_rgb8(image), stored_target);
-    // Decoding happens here. The resized image is small, so rotating it in
-    // memory is cheap; rotating a resized image equals resizing a rotated one
-    // because the resampling grid is symmetric.
+    // Keep only a band around the centre that holds the crop. The band is
+    // symmetric, so it is the same band whichever way the image is turned
+    // or mirrored: the exact crop is taken after the rotation, below.
+    const Size margin = centre_band_margin(stored_target, crop.size);
+    image = image.extract_area(margin.width, margin.height, stored_target.width - 2 * margin.width,
+                               stored_target.height - 2 * margin.height);
+    // Decoding happens here. Rotating the small band in memory is cheap, and
+    // rotating a resized image equals resizing a rotated one because the
+    // resampling grid is symmetric.
     image = image.copy_memory().autorot();
-    image = image.extract_area(centre_crop_offset(image.width(), crop.size),
-                               centre_crop_offset(image.height(), crop.size), crop.size, crop.size);
+    const Size upright_margin = swap ? Size{margin.height, margin.width} : margin;
+    image = image.extract_area(centre_crop_offset(upright_target->width, crop.size) - upright_margin.width,
+                               centre_crop_offset(upright_target->height, crop.size) - upright_margin.height,
+                               crop.size, crop.size);
     size_t bytes = 0;
     std::unique_ptr<void, decltype(&g_free)> pixels_hwc(image.write_to_memory(&bytes), &g_free);
     const size_t expected = static_cast<size_t>(crop.size) * crop.size * 3;
