@@ -28,7 +28,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -141,9 +140,13 @@ Input file_input(const std::filesystem::path& file) {
 // into memory and decoded from there, so its name is never parsed.
 void read_into_memory_if_name_looks_like_options(Input& input) {
   if (input.filename.empty() || input.filename.back() != ']') return;
+  std::error_code error;
+  const auto size = std::filesystem::file_size(input.filename, error);
+  if (error) throw LoadFailure(input.name, "cannot read the file: " + error.message());
+  input.owned.resize(size);
   std::ifstream file(input.filename, std::ios::binary);
-  input.owned.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  if (!file.good() && !file.eof()) throw LoadFailure(input.name, "cannot read the file");
+  file.read(input.owned.data(), static_cast<std::streamsize>(size));
+  if (!file.good()) throw LoadFailure(input.name, "cannot read the file");
   input.filename.clear();
   input.data = input.owned.data();
   input.size = input.owned.size();
