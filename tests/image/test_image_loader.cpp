@@ -10,15 +10,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <iomanip>
 #include <iostream>
-#include <iterator>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
