@@ -38,10 +38,19 @@ struct ImageLoadResult {
   bool ok() const { return image.has_value(); }
 };
 
-// Must be called once before any other function here (initialises libvips;
-// safe to call more than once).
+// Initialises libvips (safe to call more than once; the loaders below call it
+// themselves). Call it early from main() with argv[0]. It also sets libvips
+// up for a decode pool: no operation cache, one libvips worker per decode
+// (unless VIPS_CONCURRENCY is set), and libvips warnings kept for error
+// messages instead of printed.
 void init_image_library(const char* argv0);
 
+// Decodes and preprocesses one image. Safe to call from many threads at once.
+// Reads JPEG, PNG, WebP, GIF (first frame), TIFF (first page), HEIF/AVIF,
+// JPEG XL and, through ImageMagick, BMP and similar; anything else libvips
+// could open (PDF, SVG, CSV...) is refused as not a photo. A file and the
+// same bytes in memory give identical results.
+// Throws std::invalid_argument for bad options (resolution or std <= 0).
 ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options);
 ImageLoadResult load_image_for_clip(const void* data, size_t size, const PreprocessOptions& options,
                                     const std::string& name_for_errors);
@@ -54,5 +63,7 @@ struct RgbCrop {
   std::string error;  // empty on success
 };
 RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options);
+RgbCrop load_rgb_crop(const void* data, size_t size, const PreprocessOptions& options,
+                      const std::string& name_for_errors);
 
 }  // namespace imgsearchd
