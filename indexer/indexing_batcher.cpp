@@ -141,6 +141,8 @@ void Batcher::commit() {
   counts_.attached += attaches_.size();
   counts_.failed += batch.failed.size() + result.refused.size();
   counts_.removed += batch.deleted.size();
+  spdlog::debug("committed generation {}: {} embedded, {} attached, {} failed, {} removed", result.generation,
+                embeds_.size(), attaches_.size(), batch.failed.size(), batch.deleted.size());
   done_ += embeds_.size() + attaches_.size() + batch.failed.size() + batch.deleted.size() + settled_;
 
   std::vector<WorkItem> embedded = std::move(embeds_);
