@@ -10,10 +10,11 @@
 namespace imgsearchd::indexing {
 
 Batcher::Batcher(const IndexingTarget& target, ClipModel& model, const IndexingOptions& options,
-                 IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit)
+                 ContentClaims& claims, IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit)
     : target_(target),
       model_(model),
       options_(options),
+      claims_(claims),
       counts_(counts),
       done_(done),
       on_commit_(std::move(on_commit)) {}
@@ -30,20 +31,21 @@ void Batcher::add(WorkItem item) {
       attaches_.push_back(IndexedFile{std::move(item.path), item.signature, item.hash, {}});
       break;
     case WorkItem::Kind::attach_after: {
-      const auto claimed = claimed_.find(item.hash);
-      if (claimed == claimed_.end()) {
-        waiting_[item.hash].push_back(std::move(item));  // its content is still on its way
-      } else if (claimed->second.committed) {
+      const auto failed = failed_claims_.find(item.hash);
+      if (failed != failed_claims_.end()) {
+        add_failed(item.path, item.signature, failed->second);
+      } else if (const auto content = target_.catalog.find_content(item.hash, target_.model);
+                 content && content->has_embedding) {
         attaches_.push_back(IndexedFile{std::move(item.path), item.signature, item.hash, {}});
       } else {
-        add_failed(item.path, item.signature, claimed->second.reason);
+        waiting_[item.hash].push_back(std::move(item));  // its content is still on its way
       }
       break;
     }
     case WorkItem::Kind::failed:
       add_failed(item.path, item.signature, item.reason);
       if (item.claimed) {
-        claimed_[item.hash] = Claimed{false, item.reason};
+        failed_claims_[item.hash] = item.reason;
         release_waiting(item.hash);
       }
       break;
@@ -95,7 +97,7 @@ void Batcher::release_waiting(const ContentHash& hash) {
   if (waiting == waiting_.end()) return;
   std::vector<WorkItem> items = std::move(waiting->second);
   waiting_.erase(waiting);
-  for (WorkItem& item : items) add(std::move(item));  // claimed_ now knows the outcome
+  for (WorkItem& item : items) add(std::move(item));  // the outcome is known now: committed or failed
 }
 
 bool Batcher::batch_full() const {
@@ -153,9 +155,10 @@ void Batcher::commit() {
   pixels_.clear();
   settled_ = 0;
 
-  // Files waiting for these contents attach in the next batch.
+  // These contents are in the catalogue now: later files find them there,
+  // and those that waited attach in the next batch.
   for (const WorkItem& item : embedded) {
-    claimed_[item.hash] = Claimed{true, {}};
+    claims_.release(item.hash);
     release_waiting(item.hash);
   }
 

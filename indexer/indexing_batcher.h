@@ -19,8 +19,10 @@ namespace imgsearchd::indexing {
 class Batcher {
  public:
   // `counts` and `done` are updated after each commit, then `on_commit` is called.
-  Batcher(const IndexingTarget& target, ClipModel& model, const IndexingOptions& options, IndexingCounts& counts,
-          uint64_t& done, std::function<void()> on_commit);
+  // `claims` are the workers' (see ContentClaims): a commit releases those
+  // of the contents it embedded.
+  Batcher(const IndexingTarget& target, ClipModel& model, const IndexingOptions& options, ContentClaims& claims,
+          IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit);
 
   // Takes one item; commits when a batch is full.
   void add(WorkItem item);
@@ -33,12 +35,6 @@ class Batcher {
   void save_index();
 
  private:
-  // What became of a content claimed in this run (WorkItem::claimed).
-  struct Claimed {
-    bool committed = false;  // embedded and committed; otherwise it failed with `reason`
-    std::string reason;
-  };
-
   void add_failed(const std::string& path, const StatSignature& signature, const std::string& reason);
   void release_waiting(const ContentHash& hash);
   bool batch_full() const;
@@ -48,6 +44,7 @@ class Batcher {
   const IndexingTarget& target_;
   ClipModel& model_;
   const IndexingOptions& options_;
+  ContentClaims& claims_;
   IndexingCounts& counts_;
   uint64_t& done_;
   std::function<void()> on_commit_;
@@ -60,9 +57,11 @@ class Batcher {
   std::vector<std::string> deleted_;
   uint64_t settled_ = 0;  // items finished without a catalogue row (vanished unknown, deferred)
 
-  std::unordered_map<ContentHash, Claimed, ContentHashHasher> claimed_;
-  std::unordered_map<ContentHash, std::vector<WorkItem>, ContentHashHasher> waiting_;  // attach_after items
-  std::vector<ContentHash> committing_;  // contents embedded in the batch being gathered
+  // Claimed contents that could not be decoded, with the reason (their
+  // copies fail the same way); attach_after items whose content is still on
+  // its way. Both are small: they hold only duplicates and failures.
+  std::unordered_map<ContentHash, std::string, ContentHashHasher> failed_claims_;
+  std::unordered_map<ContentHash, std::vector<WorkItem>, ContentHashHasher> waiting_;
   size_t commits_since_save_ = 0;
 };
 

@@ -111,7 +111,8 @@ IndexingSummary run_indexing(const IndexingTarget& target, ClipModel& model, con
     summary.stopped = scanned.stopped;
   }
 
-  indexing::Batcher batcher(target, model, options, counts, done, report);
+  indexing::ContentClaims claims;
+  indexing::Batcher batcher(target, model, options, claims, counts, done, report);
 
   // Phase 2: hash, decode, embed, commit.
   phase = IndexingProgress::Phase::indexing;
@@ -120,7 +121,7 @@ IndexingSummary run_indexing(const IndexingTarget& target, ClipModel& model, con
   if (!work.empty() && !summary.stopped) {
     BoundedQueue<WorkItem> queue(options.queue_size);
     WorkerPool workers(work, target.catalog.file(), target.model, preprocess, worker_count(options.decode_threads),
-                       queue, stop);
+                       claims, queue, stop);
     pool = &workers;
     while (std::optional<WorkItem> item = queue.pop()) batcher.add(std::move(*item));
     batcher.finish();  // commit what is done even if a worker failed

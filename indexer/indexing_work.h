@@ -46,16 +46,23 @@ struct ContentHashHasher {
   }
 };
 
-// New contents claimed during a run: the first worker to meet a content that
-// has no embedding claims it and decodes it; any later file with the same
-// content attaches after it instead of being decoded and embedded again.
-// Claims last for the whole run.
+// The new contents in flight: the first worker to meet a content that has no
+// embedding claims it and decodes it; a file with the same content met while
+// the claim is held attaches after it instead of being embedded again. The
+// batcher releases a claim once its content is committed (later files then
+// find the embedding in the catalogue), so this holds only what is in flight;
+// claims of contents that failed stay, so their copies fail with them.
 class ContentClaims {
  public:
-  // True for the first caller with this hash.
+  // True for the caller that now holds the claim.
   bool claim(const ContentHash& hash) {
     std::lock_guard<std::mutex> lock(mutex_);
     return claimed_.insert(hash).second;
+  }
+
+  void release(const ContentHash& hash) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    claimed_.erase(hash);
   }
 
  private:

@@ -28,9 +28,15 @@ StatSignature retry_next_run(StatSignature signature) {
 }  // namespace
 
 WorkerPool::WorkerPool(const std::vector<WorkFile>& work, const std::filesystem::path& catalog_file, ModelId model,
-                       const PreprocessOptions& preprocess, int threads, BoundedQueue<WorkItem>& queue,
-                       const std::atomic<bool>* stop)
-    : work_(work), catalog_file_(catalog_file), model_(model), preprocess_(preprocess), queue_(queue), stop_(stop) {
+                       const PreprocessOptions& preprocess, int threads, ContentClaims& claims,
+                       BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop)
+    : work_(work),
+      catalog_file_(catalog_file),
+      model_(model),
+      preprocess_(preprocess),
+      queue_(queue),
+      stop_(stop),
+      claims_(claims) {
   if (threads < 1) threads = 1;
   running_ = threads;
   threads_.reserve(static_cast<size_t>(threads));
@@ -101,13 +107,23 @@ void WorkerPool::process(const WorkFile& file, const Catalog& reader) {
   WorkItem item = item_for(WorkItem::Kind::attach, file);
   item.signature = hashed.file->signature;
   item.hash = hashed.file->hash;
-  const std::optional<ContentStatus> content = reader.find_content(item.hash, model_);
-  if (content && content->has_embedding) {
+  auto embedded = [&] {
+    const std::optional<ContentStatus> content = reader.find_content(item.hash, model_);
+    return content && content->has_embedding;
+  };
+  if (embedded()) {
     queue_.push(std::move(item));  // a rename, move, copy or a file coming back: no model time
     return;
   }
   if (!claims_.claim(item.hash)) {
     item.kind = WorkItem::Kind::attach_after;  // another file of this run has this content
+    queue_.push(std::move(item));
+    return;
+  }
+  // The claim may have been released by a commit of this content since the
+  // first look; the catalogue then has it.
+  if (embedded()) {
+    claims_.release(item.hash);
     queue_.push(std::move(item));
     return;
   }

@@ -22,9 +22,9 @@ class WorkerPool {
   // Starts `threads` workers over `work` (which must outlive the pool). Each
   // opens its own read-only connection to `catalog_file` to ask whether a
   // content is already embedded for `model`. The last worker to finish
-  // closes `queue`.
+  // closes `queue`. `claims` is shared with the batcher, which releases them.
   WorkerPool(const std::vector<WorkFile>& work, const std::filesystem::path& catalog_file, ModelId model,
-             const PreprocessOptions& preprocess, int threads, BoundedQueue<WorkItem>& queue,
+             const PreprocessOptions& preprocess, int threads, ContentClaims& claims, BoundedQueue<WorkItem>& queue,
              const std::atomic<bool>* stop);
   // Stops the workers (closing the queue) and waits for them.
   ~WorkerPool();
@@ -48,7 +48,7 @@ class WorkerPool {
   BoundedQueue<WorkItem>& queue_;
   const std::atomic<bool>* stop_;
 
-  ContentClaims claims_;
+  ContentClaims& claims_;
   std::atomic<size_t> next_{0};
   std::atomic<uint64_t> hashed_{0};
   std::atomic<bool> abort_{false};

@@ -222,6 +222,19 @@ TEST_F(PipelineTest, IdenticalNewPhotosInOneRunAreEmbeddedOnce) {
   EXPECT_EQ(reader().counts().files_ok, 11u);
 }
 
+TEST_F(PipelineTest, IdenticalBrokenFilesInOneRunAllFailWithTheReason) {
+  test::copy_photos(photos_, 2);
+  for (const char* name : {"bad-1.jpg", "bad-2.jpg", "bad-3.jpg"})
+    fs::copy_file(test::kSharedData / "pillow" / "truncated_jpeg.jpg", photos_ / name);
+  FakeClipModel model;
+  const IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.embedded, 2u);
+  EXPECT_EQ(run.counts.failed, 3u);
+  const std::vector<FailedFile> failed = reader().failed_files();
+  ASSERT_EQ(failed.size(), 3u);
+  for (const FailedFile& file : failed) EXPECT_NE(file.reason.find("cannot decode"), std::string::npos) << file.reason;
+}
+
 TEST_F(PipelineTest, SwitchingModelsReembedsAndSwitchingBackCostsNothing) {
   test::copy_photos(photos_, 5);
   FakeClipModel first("fingerprint-of-model-a");
