@@ -123,7 +123,12 @@ IndexingSummary run_indexing(const IndexingTarget& target, ClipModel& model, con
     WorkerPool workers(work, target.catalog.file(), target.model, preprocess, worker_count(options.decode_threads),
                        claims, queue, stop);
     pool = &workers;
-    while (std::optional<WorkItem> item = queue.pop()) batcher.add(std::move(*item));
+    while (std::optional<WorkItem> item = queue.pop()) {
+      // Asked to stop: finish the batch being gathered, but run no more
+      // images through the model; the next run decodes them again.
+      if (item->kind == WorkItem::Kind::embed && stop_requested(stop)) continue;
+      batcher.add(std::move(*item));
+    }
     batcher.finish();  // commit what is done even if a worker failed
     counts.hashed = workers.hashed();
     pool = nullptr;

@@ -105,8 +105,9 @@ struct IndexingTarget {
 // pattern), StoreError if the catalogue or index cannot be written, and
 // whatever the model throws; what was committed before stays committed.
 // `on_progress` is called from this thread after each commit and every few
-// thousand scanned files; `stop`, when set, ends the run early at the next
-// batch boundary.
+// thousand scanned files; `stop`, when set, ends the run early: the batch
+// being gathered is committed, decoded images still queued are dropped (the
+// next run redoes them), and nothing is removed.
 IndexingSummary run_indexing(const IndexingTarget& target, ClipModel& model, const PreprocessOptions& preprocess,
                              const IndexingOptions& options, const ProgressCallback& on_progress = {},
                              const std::atomic<bool>* stop = nullptr);

@@ -18,7 +18,7 @@ namespace imgsearchd::test {
 inline const fs::path kModelA = INDEXING_MODEL_A;
 inline const fs::path kModelB = INDEXING_MODEL_B;
 
-class CliTest : public ::testing::Test {
+class IndexingCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fresh_dir("indexing-cli");

@@ -18,7 +18,7 @@ namespace {
 
 const std::vector<std::string> kQueries = {"a photo of a dog", "people at the beach"};
 
-TEST_F(CliTest, IndexThenSearchWithKOffsetMinScoreAndJson) {
+TEST_F(IndexingCliTest, IndexThenSearchWithKOffsetMinScoreAndJson) {
   copy_photos(photos_, 12);
   const nlohmann::json summary = index();
   EXPECT_EQ(summary["scanned"], 12);
@@ -62,7 +62,7 @@ TEST_F(CliTest, IndexThenSearchWithKOffsetMinScoreAndJson) {
   EXPECT_EQ(text.out, expected);
 }
 
-TEST_F(CliTest, BadKIsRefusedWithAClearMessage) {
+TEST_F(IndexingCliTest, BadKIsRefusedWithAClearMessage) {
   copy_photos(photos_, 2);
   index();
   for (const char* k : {"0", "1001"}) {
@@ -72,7 +72,7 @@ TEST_F(CliTest, BadKIsRefusedWithAClearMessage) {
   }
 }
 
-TEST_F(CliTest, SimilarLeavesTheQueryImageOut) {
+TEST_F(IndexingCliTest, SimilarLeavesTheQueryImageOut) {
   const std::vector<fs::path> photos = copy_photos(photos_, 10);
   index();
   const int64_t id = search({"a photo of a dog", "-k", "1"})["results"][0]["id"].get<int64_t>();
@@ -105,7 +105,7 @@ TEST_F(CliTest, SimilarLeavesTheQueryImageOut) {
   EXPECT_NE(unknown_id.err.find("no indexed image has the id 12345"), std::string::npos) << unknown_id.err;
 }
 
-TEST_F(CliTest, EmptyIndexSaysHowToFillIt) {
+TEST_F(IndexingCliTest, EmptyIndexSaysHowToFillIt) {
   const CommandResult search_result = run({"search", "a dog"});
   EXPECT_NE(search_result.exit_code, 0);
   EXPECT_NE(search_result.err.find("nothing indexed yet: run imgsearchd index DIR"), std::string::npos)
@@ -121,7 +121,7 @@ TEST_F(CliTest, EmptyIndexSaysHowToFillIt) {
   EXPECT_NE(run({"search", "a dog"}).err.find("nothing indexed yet"), std::string::npos);
 }
 
-TEST_F(CliTest, IndexNeedsFoldersThatExist) {
+TEST_F(IndexingCliTest, IndexNeedsFoldersThatExist) {
   const CommandResult no_roots = run({"index"});
   EXPECT_NE(no_roots.exit_code, 0);
   EXPECT_NE(no_roots.err.find("no folders to index"), std::string::npos) << no_roots.err;
@@ -140,7 +140,7 @@ TEST_F(CliTest, IndexNeedsFoldersThatExist) {
   EXPECT_EQ(from_config.json()["embedded"], 2);
 }
 
-TEST_F(CliTest, ASecondIndexerFailsAtOnceWhileSearchesGoOn) {
+TEST_F(IndexingCliTest, ASecondIndexerFailsAtOnceWhileSearchesGoOn) {
   copy_photos(photos_, 3);
   index();
   // This test process holds the writer lock, as a running indexer would.
@@ -162,7 +162,7 @@ TEST_F(CliTest, ASecondIndexerFailsAtOnceWhileSearchesGoOn) {
   EXPECT_EQ(index()["unchanged"], 3) << "the lock is free again";
 }
 
-TEST_F(CliTest, StatusListsCountsModelsAndFailedFilesWithReasons) {
+TEST_F(IndexingCliTest, StatusListsCountsModelsAndFailedFilesWithReasons) {
   copy_photos(photos_, 4);
   fs::copy_file(kSharedData / "pillow" / "truncated_jpeg.jpg", photos_ / "truncated.jpg");
   write_text(photos_ / "zero.png", "");
@@ -196,7 +196,7 @@ TEST_F(CliTest, StatusListsCountsModelsAndFailedFilesWithReasons) {
   EXPECT_EQ(again["hashed"], 0);
 }
 
-TEST_F(CliTest, ADeletedVectorIndexFileIsRebuiltWithIdenticalResults) {
+TEST_F(IndexingCliTest, ADeletedVectorIndexFileIsRebuiltWithIdenticalResults) {
   copy_photos(photos_, 15);
   index();
   std::vector<nlohmann::json> before;
@@ -218,7 +218,7 @@ TEST_F(CliTest, ADeletedVectorIndexFileIsRebuiltWithIdenticalResults) {
   EXPECT_EQ(run({"status", "--json"}).json()["models"][0]["index"]["current"], true);
 }
 
-TEST_F(CliTest, RenameMoveCopyAndDeleteCostNoModelTime) {
+TEST_F(IndexingCliTest, RenameMoveCopyAndDeleteCostNoModelTime) {
   const std::vector<fs::path> photos = copy_photos(photos_, 6);
   EXPECT_EQ(index()["embedded"], 6);
   const nlohmann::json before = search({"a red bus", "-k", "6"});
@@ -253,7 +253,7 @@ TEST_F(CliTest, RenameMoveCopyAndDeleteCostNoModelTime) {
   EXPECT_EQ(index()["hashed"], 0);
 }
 
-TEST_F(CliTest, SwitchingModelsReembedsOnceAndSwitchingBackIsFree) {
+TEST_F(IndexingCliTest, SwitchingModelsReembedsOnceAndSwitchingBackIsFree) {
   copy_photos(photos_, 5);
   EXPECT_EQ(index()["embedded"], 5);
   const nlohmann::json with_a = search({"a photo of a dog", "-k", "5"});

@@ -144,9 +144,9 @@ KilledRun run_and_kill(const fs::path& config, const fs::path& photos, const fs:
   return run;
 }
 
-class CrashTest : public CliTest {};
+class IndexingCrashTest : public IndexingCliTest {};
 
-TEST_F(CrashTest, KilledAtRandomPointsThenRestartedEndsAsACleanRun) {
+TEST_F(IndexingCrashTest, KilledAtRandomPointsThenRestartedEndsAsACleanRun) {
   make_library(photos_);
 
   // The clean run, in its own data folder.
