@@ -12,11 +12,13 @@ counted), and how that time splits between decoding+preprocessing and the model.
 
 Run it with Debian's Python, which has torch, torchvision and Pillow:
     bench/fetch_photos.sh
-    /usr/bin/python3 bench/python_indexing_baseline.py --weights ViT-B-32.pt
+    /usr/bin/python3 bench/python_indexing_baseline.py --weights bench/data/model/b32/openai/model.pt
+(bench/indexing_bench.sh makes those weights and runs this beside imgsearchd.)
 
 Weights: see build_model(), the only function that knows how a model is made.
 """
 import argparse
+import json
 import os
 import pathlib
 import sys
@@ -31,30 +33,27 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def build_model(weights_path):
+def build_model(weights_path, config):
     """Makes the CLIP model from a weights file; returns (encode_image, resolution).
 
-    Today it takes a TorchScript archive exposing `encode_image` (the format of
-    OpenAI's published checkpoints and of any TorchScript CLIP), loaded with
-    torch.jit.load on the CPU in fp32. To benchmark the eager model of
-    tests/reference/clip_reference.py instead, construct it here from
-    `weights_path` and return its encode_image: nothing else changes.
+    The eager PyTorch CLIP of tests/reference/clip_reference.py (the project's
+    independent reference, written after OpenAI's model.py), with the weights
+    of an OpenAI-style TorchScript archive (fp16 as published, made fp32 on
+    the CPU): the same weights imgsearchd loads. `config` names the
+    architecture in clip_reference.CONFIGS ("b32" for ViT-B/32).
     """
-    model = torch.jit.load(str(weights_path), map_location="cpu").eval().float()
-    if not hasattr(model, "encode_image"):
-        sys.exit(f"{weights_path}: this TorchScript archive has no encode_image method; expected a CLIP model")
-    resolution = getattr(model, "input_resolution", None)
-    if resolution is None and hasattr(model, "visual"):
-        resolution = getattr(model.visual, "input_resolution", None)
-    if resolution is None:
-        sys.exit(f"{weights_path}: cannot tell the model's input resolution (no input_resolution attribute); "
-                 "pass --resolution")
-    resolution = int(resolution.item() if torch.is_tensor(resolution) else resolution)
+    sys.path.insert(0, str(HERE.parent / "tests" / "reference"))
+    import clip_reference
+
+    if config not in clip_reference.CONFIGS:
+        sys.exit(f"unknown --config {config}; known: {', '.join(sorted(clip_reference.CONFIGS))}")
+    cfg = clip_reference.CONFIGS[config]
+    model = clip_reference.load_openai_archive(str(weights_path), cfg)
 
     def encode_image(batch):
         return model.encode_image(batch)
 
-    return encode_image, resolution
+    return encode_image, cfg["image_resolution"]
 
 
 def clip_preprocess(resolution):
@@ -75,6 +74,8 @@ def load_rgb(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", required=True, type=pathlib.Path, help="CLIP weights (see build_model)")
+    parser.add_argument("--config", default="b32", help="architecture of the weights (see build_model; default b32)")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--photos", type=pathlib.Path, default=HERE / "data" / "photos",
                         help="folder of JPEGs (default: bench/data/photos from fetch_photos.sh)")
     parser.add_argument("--limit", type=int, default=0, help="use at most this many photos (0: all)")
@@ -96,13 +97,13 @@ def main():
     # would make the baseline look slower than it is.
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
 
-    encode_image, resolution = build_model(args.weights)
+    encode_image, resolution = build_model(args.weights, args.config)
     if args.resolution:
         resolution = args.resolution
     preprocess = clip_preprocess(resolution)
 
     with torch.no_grad():
-        # Warm-up, not timed: TorchScript optimises a graph on its first calls.
+        # Warm-up, not timed: the first calls allocate and tune.
         for _ in range(2):
             encode_image(torch.zeros(1, 3, resolution, resolution))
 
@@ -122,6 +123,12 @@ def main():
                 count += 1
         total = time.perf_counter() - start
 
+    if args.json:
+        print(json.dumps({"images": count, "seconds": total, "images_per_second": count / total,
+                          "decode_ms_per_image": decode_seconds / count * 1000,
+                          "model_ms_per_image": model_seconds / count * 1000,
+                          "threads": torch.get_num_threads(), "torch": torch.__version__}))
+        return
     print(f"python baseline: {count} images in {total:.2f} s: {count / total:.2f} images/s "
           f"(decode+preprocess {decode_seconds / count * 1000:.0f} ms/image, "
           f"model {model_seconds / count * 1000:.0f} ms/image; torch {torch.__version__}, "

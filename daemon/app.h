@@ -19,6 +19,10 @@ struct AppContext {
 
   // Loaded on first use so that `--help` never reads a file.
   const Config& config();
+  // Sets spdlog's level from log.level in the configuration (debug with
+  // --verbose). quiet: at least warn, for commands whose output is their
+  // result (search, status), unless --verbose.
+  void apply_log_level(bool quiet = false);
 
  private:
   std::optional<Config> config_;
@@ -27,5 +31,8 @@ struct AppContext {
 // Each command family registers its subcommands on the root app.
 void register_model_commands(CLI::App& app, AppContext& context);  // daemon/cmd_model.cpp
 void register_embed_command(CLI::App& app, AppContext& context);   // daemon/cmd_embed.cpp
+void register_index_command(CLI::App& app, AppContext& context);   // daemon/cmd_index.cpp
+void register_search_commands(CLI::App& app, AppContext& context); // daemon/cmd_search.cpp: search, similar
+void register_status_command(CLI::App& app, AppContext& context);  // daemon/cmd_status.cpp
 
 }  // namespace imgsearchd

@@ -2,8 +2,10 @@
 // own cmd_*.cpp; this file only wires them together and turns escaping errors
 // into one clear message and a non-zero exit.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -16,10 +18,21 @@ const Config& AppContext::config() {
   return *config_;
 }
 
+void AppContext::apply_log_level(bool quiet) {
+  if (verbose) {
+    spdlog::set_level(spdlog::level::debug);
+    return;
+  }
+  const spdlog::level::level_enum configured = spdlog::level::from_str(config().log.level);
+  spdlog::set_level(quiet ? std::max(configured, spdlog::level::warn) : configured);
+}
+
 }  // namespace imgsearchd
 
 int main(int argc, char** argv) {
   using namespace imgsearchd;
+  // Logs go to stderr (journald collects it); stdout is for results.
+  spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   CLI::App app{"imgsearchd: semantic search over your image folders"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "imgsearchd 0.1.0");
@@ -30,6 +43,9 @@ int main(int argc, char** argv) {
 
   register_model_commands(app, context);
   register_embed_command(app, context);
+  register_index_command(app, context);
+  register_search_commands(app, context);
+  register_status_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -68,12 +68,12 @@ void Catalog::Impl::require_writable(const char* operation) const {
   if (read_only) throw StoreError(file, std::string(operation) + ": this connection was opened read-only");
 }
 
-std::optional<ModelInfo> Catalog::Impl::model_info(ModelId id) {
+std::optional<CatalogModel> Catalog::Impl::model_info(ModelId id) {
   if (auto found = model_cache.find(id); found != model_cache.end()) return found->second;
   SQLite::Statement select(db, "SELECT name, fingerprint, dim FROM models WHERE model_id = ?");
   select.bind(1, id);
   if (!select.executeStep()) return std::nullopt;
-  ModelInfo info{id, select.getColumn(0).getString(), select.getColumn(1).getString(), select.getColumn(2).getInt()};
+  CatalogModel info{id, select.getColumn(0).getString(), select.getColumn(1).getString(), select.getColumn(2).getInt()};
   model_cache.emplace(id, info);
   return info;
 }
@@ -214,13 +214,13 @@ ModelId Catalog::model(const std::string& name, const std::string& fingerprint, 
   });
 }
 
-std::optional<ModelInfo> Catalog::find_model(ModelId id) const {
+std::optional<CatalogModel> Catalog::find_model(ModelId id) const {
   return impl_->guarded("reading a model", [&] { return impl_->model_info(id); });
 }
 
-std::vector<ModelInfo> Catalog::models() const {
+std::vector<CatalogModel> Catalog::models() const {
   return impl_->guarded("listing models", [&] {
-    std::vector<ModelInfo> models;
+    std::vector<CatalogModel> models;
     SQLite::Statement select(impl_->db, "SELECT model_id, name, fingerprint, dim FROM models ORDER BY model_id");
     while (select.executeStep()) {
       models.push_back({select.getColumn(0).getInt64(), select.getColumn(1).getString(),
@@ -341,7 +341,7 @@ std::optional<FileRecord> Catalog::file(const std::string& path) const {
 
 std::optional<std::vector<float>> Catalog::embedding(VectorId id, ModelId model) const {
   return impl_->guarded("reading an embedding", [&]() -> std::optional<std::vector<float>> {
-    const std::optional<ModelInfo> info = impl_->model_info(model);
+    const std::optional<CatalogModel> info = impl_->model_info(model);
     if (!info) return std::nullopt;
     SQLite::Statement select(impl_->db, "SELECT vector FROM embeddings WHERE model_id = ? AND vector_id = ?");
     select.bind(1, model);
@@ -361,7 +361,7 @@ static const char* const kLiveEmbeddings =
 uint64_t Catalog::for_each_live_embedding(
     ModelId model, const std::function<void(VectorId, const std::vector<float>&)>& visit) const {
   return impl_->guarded("reading the live embeddings", [&] {
-    const std::optional<ModelInfo> info = impl_->model_info(model);
+    const std::optional<CatalogModel> info = impl_->model_info(model);
     if (!info) throw std::invalid_argument("unknown model id " + std::to_string(model));
     // One read transaction: the generation and the rows are one snapshot.
     SQLite::Transaction snapshot(impl_->db, SQLite::TransactionBehavior::DEFERRED);

@@ -35,7 +35,7 @@ namespace imgsearchd {
 
 using ModelId = int64_t;
 
-struct ModelInfo {
+struct CatalogModel {
   ModelId id = 0;
   std::string name;
   std::string fingerprint;  // identifies the weights (e.g. their SHA-256)
@@ -155,8 +155,8 @@ class Catalog {
   // The id of the model (name, fingerprint), created if new. Throws
   // std::invalid_argument if it is known with another dimension.
   ModelId model(const std::string& name, const std::string& fingerprint, int dim);
-  std::optional<ModelInfo> find_model(ModelId id) const;
-  std::vector<ModelInfo> models() const;
+  std::optional<CatalogModel> find_model(ModelId id) const;
+  std::vector<CatalogModel> models() const;
 
   // ---- What the pipeline reads before it works ----
   // Every known file under `root` (a folder; empty means all), with

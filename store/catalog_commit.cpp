@@ -16,7 +16,7 @@ namespace {
 
 // Checks everything a caller can get wrong before anything is written, and
 // returns the batch's embeddings L2-normalised (empty ones stay empty).
-std::vector<std::vector<float>> validate(const Batch& batch, const ModelInfo& model) {
+std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel& model) {
   std::unordered_set<std::string_view> paths;
   auto check_path = [&](const std::string& path) {
     if (path.empty()) throw std::invalid_argument("the batch has a file with an empty path");
@@ -54,7 +54,7 @@ std::vector<std::vector<float>> validate(const Batch& batch, const ModelInfo& mo
 // commit of every content it touches (to tell what became live or orphaned).
 class BatchWriter {
  public:
-  BatchWriter(SQLite::Database& db, const ModelInfo& model, const std::filesystem::path& file)
+  BatchWriter(SQLite::Database& db, const CatalogModel& model, const std::filesystem::path& file)
       : model_(model),
         file_(file),
         content_of_path_(db, "SELECT vector_id FROM files WHERE path = ?"),
@@ -200,7 +200,7 @@ class BatchWriter {
     refused.push_back(std::move(failed));
   }
 
-  const ModelInfo& model_;
+  const CatalogModel& model_;
   const std::filesystem::path& file_;
   SQLite::Statement content_of_path_, hash_of_content_, insert_content_, insert_embedding_, put_file_, delete_file_,
       has_path_, has_embedding_, read_embedding_;
@@ -211,7 +211,7 @@ class BatchWriter {
 
 CommitResult Catalog::commit(const Batch& batch) {
   impl_->require_writable("commit");
-  const std::optional<ModelInfo> model = find_model(batch.model);
+  const std::optional<CatalogModel> model = find_model(batch.model);
   if (!model) throw std::invalid_argument("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
   const std::vector<std::vector<float>> embeddings = validate(batch, *model);
 

@@ -21,7 +21,7 @@ struct Catalog::Impl {
   bool read_only;
   SQLite::Database db;
   // Models are never changed once created, so their rows can be cached.
-  std::unordered_map<ModelId, ModelInfo> model_cache;
+  std::unordered_map<ModelId, CatalogModel> model_cache;
 
   // Runs `work`, turning SQLite's exceptions into a StoreError that names
   // the database file and what was being done.
@@ -37,7 +37,7 @@ struct Catalog::Impl {
 
   // Throws StoreError if this connection was opened read-only.
   void require_writable(const char* operation) const;
-  std::optional<ModelInfo> model_info(ModelId id);
+  std::optional<CatalogModel> model_info(ModelId id);
   uint64_t generation();
 };
 

@@ -35,7 +35,7 @@ std::string dims_message(size_t found, int dim) {
 
 // Why a file with this header does not reflect the catalogue's current
 // state for `model`; empty when it does.
-std::string staleness(const index_file::Header& header, const Catalog& catalog, const ModelInfo& model,
+std::string staleness(const index_file::Header& header, const Catalog& catalog, const CatalogModel& model,
                       IndexKind kind) {
   if (header.catalog_id != catalog.catalog_id()) return "stale: it was saved for another catalogue";
   if (header.model != model.id) {
@@ -124,7 +124,7 @@ size_t VectorIndex::size() const {
 // ---- Opening ----
 
 VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKind kind) {
-  const std::optional<ModelInfo> info = catalog.find_model(model);
+  const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw std::invalid_argument("cannot build a vector index for unknown model id " + std::to_string(model));
   VectorIndex built(model, info->dim, kind);
   Impl& impl = *built.impl_;
@@ -152,7 +152,7 @@ VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKin
 
 OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
                               IndexKind kind) {
-  const std::optional<ModelInfo> info = catalog.find_model(model);
+  const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw std::invalid_argument("cannot open a vector index for unknown model id " + std::to_string(model));
 
   std::string reason;

@@ -1,0 +1,218 @@
+// End-to-end indexing speed and memory, next to model-only throughput on the
+// same weights, in one run (DESIGN.md: indexing >= 0.8 x model-only; memory
+// <= model + 2.5 KB per image + 200 MB). Prints one JSON object;
+// bench/indexing_bench.sh runs it beside the Python baseline and prints the
+// ratios.
+//
+//   bench_indexing --weights FILE --photos DIR [--copies K] [--threads N] [--decode-threads N]
+//                  [--batch B] [--queue Q] [--model-seconds S] [--work DIR]
+//
+// The photos are copied K times into a fresh tree under --work, each copy
+// with a few bytes appended after the image data (decoders ignore them), so
+// every file is distinct content that must be decoded and embedded: K x the
+// photos go through the real pipeline (scan, hash, decode, model, SQLite,
+// FAISS) into a fresh catalogue.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "indexer/clip_model.h"
+#include "indexer/image_loader.h"
+#include "indexer/indexing_pipeline.h"
+#include "store/catalog.h"
+#include "store/vector_index.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  fs::path weights;
+  fs::path photos;
+  fs::path work = fs::temp_directory_path() / "imgsearchd-bench-indexing";
+  int copies = 4;
+  int threads = 0;
+  int decode_threads = 0;
+  int batch = 16;
+  int queue = 64;
+  double model_seconds = 10;
+};
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "bench_indexing: %s\n", message.c_str());
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string key = argv[i];
+    if (i + 1 >= argc) die("no value after " + key);
+    const std::string value = argv[++i];
+    if (key == "--weights") {
+      args.weights = value;
+    } else if (key == "--photos") {
+      args.photos = value;
+    } else if (key == "--work") {
+      args.work = value;
+    } else if (key == "--copies") {
+      args.copies = std::stoi(value);
+    } else if (key == "--threads") {
+      args.threads = std::stoi(value);
+    } else if (key == "--decode-threads") {
+      args.decode_threads = std::stoi(value);
+    } else if (key == "--batch") {
+      args.batch = std::stoi(value);
+    } else if (key == "--queue") {
+      args.queue = std::stoi(value);
+    } else if (key == "--model-seconds") {
+      args.model_seconds = std::stod(value);
+    } else {
+      die("unknown option " + key);
+    }
+  }
+  if (args.weights.empty() || args.photos.empty()) die("usage: bench_indexing --weights FILE --photos DIR [...]");
+  return args;
+}
+
+// A field of /proc/self/status in kB (VmRSS, VmHWM).
+double status_mb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size() + 1)) / 1024.0;
+  }
+  return 0;
+}
+
+// Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+size_t make_tree(const Args& args, const fs::path& tree) {
+  fs::remove_all(tree);
+  fs::create_directories(tree);
+  size_t made = 0;
+  for (const auto& entry : fs::directory_iterator(args.photos)) {
+    const std::string extension = entry.path().extension().string();
+    if (extension != ".jpg" && extension != ".jpeg" && extension != ".JPG") continue;
+    for (int copy = 0; copy < args.copies; ++copy) {
+      const fs::path target = tree / (std::to_string(copy) + "-" + entry.path().filename().string());
+      fs::copy_file(entry.path(), target);
+      std::ofstream(target, std::ios::binary | std::ios::app) << "imgsearchd-bench-copy-" << copy;
+      ++made;
+    }
+  }
+  return made;
+}
+
+// Decoding and preprocessing alone, one thread: milliseconds per photo.
+double decode_ms_per_image(const fs::path& tree, const imgsearchd::PreprocessOptions& preprocess) {
+  size_t images = 0;
+  const Clock::time_point start = Clock::now();
+  for (const auto& entry : fs::directory_iterator(tree)) {
+    if (entry.path().filename().string().rfind("0-", 0) != 0) continue;  // one copy of each photo
+    const imgsearchd::ImageLoadResult loaded = imgsearchd::load_image_for_clip(entry.path(), preprocess);
+    if (!loaded.ok()) die(loaded.error);
+    ++images;
+  }
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count() / static_cast<double>(images);
+}
+
+double model_only_images_per_second(imgsearchd::ClipModel& model, int batch, double seconds) {
+  const int resolution = model.info().image_resolution;
+  std::vector<float> pixels(static_cast<size_t>(batch) * 3 * resolution * resolution);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (float& value : pixels) value = normal(rng);
+  model.encode_images(pixels.data(), static_cast<size_t>(batch));  // warm-up
+  size_t images = 0;
+  const Clock::time_point start = Clock::now();
+  double elapsed = 0;
+  while (images < static_cast<size_t>(2 * batch) || elapsed < seconds) {
+    model.encode_images(pixels.data(), static_cast<size_t>(batch));
+    images += static_cast<size_t>(batch);
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return static_cast<double>(images) / elapsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};  // stdout is the JSON
+  imgsearchd::init_image_library(argv[0]);
+
+  const fs::path tree = args.work / "photos";
+  const size_t files = make_tree(args, tree);
+  if (files == 0) die("no JPEGs in " + args.photos.string() + "; run bench/fetch_photos.sh");
+
+  const double rss_start_mb = status_mb("VmRSS:");
+  imgsearchd::ModelOptions model_options;
+  model_options.threads = args.threads;
+  const Clock::time_point load_start = Clock::now();
+  std::unique_ptr<imgsearchd::ClipModel> model = imgsearchd::ClipModel::load(args.weights, model_options);
+  const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
+  const imgsearchd::ModelInfo& info = model->info();
+
+  reset_peak_rss();
+  const double model_rate = model_only_images_per_second(*model, args.batch, args.model_seconds);
+  // What the model takes when it runs: weights and libtorch's working memory
+  // at this batch size (the peak while it ran alone).
+  const double rss_model_mb = status_mb("VmHWM:");
+
+  const fs::path data = args.work / "data";
+  fs::remove_all(data);
+  imgsearchd::Catalog catalog = imgsearchd::Catalog::open(data / "catalog.db");
+  const imgsearchd::ModelId model_id = catalog.model("bench", info.fingerprint, info.embed_dim);
+  const fs::path index_file = data / "index.faiss";
+  imgsearchd::OpenedIndex opened = imgsearchd::VectorIndex::open(index_file, catalog, model_id);
+
+  imgsearchd::IndexingOptions options;
+  options.scan.roots = {tree};
+  options.decode_threads = args.decode_threads;
+  options.queue_size = static_cast<size_t>(args.queue);
+  options.batch_size = static_cast<size_t>(args.batch);
+  imgsearchd::PreprocessOptions preprocess;
+  preprocess.resolution = info.image_resolution;
+  preprocess.mean = info.mean;
+  preprocess.std = info.std;
+
+  const double decode_ms = decode_ms_per_image(tree, preprocess);
+
+  reset_peak_rss();
+  const double rss_before_indexing_mb = status_mb("VmRSS:");
+  imgsearchd::IndexingTarget target{catalog, model_id, opened.index, index_file};
+  const imgsearchd::IndexingSummary summary = imgsearchd::run_indexing(target, *model, preprocess, options);
+  const double rss_peak_mb = status_mb("VmHWM:");
+  if (summary.counts.embedded != files) {
+    die("expected " + std::to_string(files) + " images embedded, got " + std::to_string(summary.counts.embedded) +
+        " (" + std::to_string(summary.counts.failed) + " failed)");
+  }
+
+  const double indexing_rate = summary.images_per_second();
+  // Everything above the model's own footprint, per the design's budget.
+  const double overhead_mb = rss_peak_mb - rss_model_mb;
+  std::printf(
+      "{\"files\": %zu, \"batch\": %d, \"threads\": %d, \"decode_threads\": %d, \"resolution\": %d, "
+      "\"model_load_s\": %.2f, \"model_images_per_second\": %.3f, \"indexing_images_per_second\": %.3f, "
+      "\"indexing_seconds\": %.2f, \"decode_ms_per_image\": %.1f, \"cores\": %u, \"rss_start_mb\": %.1f, \"rss_model_mb\": %.1f, \"rss_before_indexing_mb\": %.1f, "
+      "\"rss_peak_mb\": %.1f, \"overhead_mb\": %.1f, \"overhead_kb_per_image\": %.1f}\n",
+      files, args.batch, args.threads, args.decode_threads, info.image_resolution, load_seconds, model_rate,
+      indexing_rate, summary.seconds, decode_ms, std::thread::hardware_concurrency(), rss_start_mb, rss_model_mb, rss_before_indexing_mb, rss_peak_mb, overhead_mb,
+      overhead_mb * 1024.0 / static_cast<double>(files));
+  fs::remove_all(args.work);
+  return 0;
+}

@@ -1,0 +1,440 @@
+// The indexing pipeline on real photos, real SQLite and a real FAISS index
+// file, with a stand-in model that counts what it embeds: renames, moves,
+// copies and deletions cost no model time, a modified file is embedded once,
+// an unchanged tree is not even read, broken files are recorded and retried
+// only when they change.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <atomic>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fake_clip_model.h"
+#include "indexer/image_loader.h"
+#include "indexer/indexing_pipeline.h"
+#include "indexing_test_util.h"
+#include "store/catalog.h"
+#include "store/vector_index.h"
+
+namespace imgsearchd {
+namespace {
+
+using test::FakeClipModel;
+namespace fs = std::filesystem;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    init_image_library("pipeline_test");
+    dir_ = test::fresh_dir();
+    data_ = dir_ / "data";
+    photos_ = dir_ / "photos";
+    fs::create_directories(data_);
+    fs::create_directories(photos_);
+  }
+
+  fs::path catalog_file() const { return data_ / "catalog.db"; }
+  fs::path index_file(ModelId model) const { return data_ / ("index-" + std::to_string(model) + ".faiss"); }
+
+  ModelId model_id(Catalog& catalog, const FakeClipModel& model) {
+    return catalog.model("fake", model.info().fingerprint, model.info().embed_dim);
+  }
+
+  // One indexing run, as `imgsearchd index` does it: open, run, close.
+  IndexingSummary index(FakeClipModel& model, std::vector<fs::path> roots = {},
+                        const ProgressCallback& on_progress = {}, const std::atomic<bool>* stop = nullptr) {
+    if (roots.empty()) roots = {photos_};
+    Catalog catalog = Catalog::open(catalog_file());
+    const ModelId id = model_id(catalog, model);
+    OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
+    IndexingOptions options;
+    options.scan.roots = roots;
+    options.decode_threads = 3;
+    options.batch_size = 4;
+    options.queue_size = 5;
+    options.save_every_batches = 2;
+    IndexingTarget target{catalog, id, opened.index, index_file(id)};
+    IndexingSummary summary = run_indexing(target, model, model.preprocess(), options, on_progress, stop);
+    expect_consistent(model);
+    return summary;
+  }
+
+  // After a run: every ok file's content is embedded, the saved index file
+  // is current and holds exactly the live contents, once each.
+  void expect_consistent(const FakeClipModel& model) {
+    Catalog catalog = Catalog::open(catalog_file());
+    const ModelId id = model_id(catalog, model);
+    for (const auto& [path, known] : catalog.known_files(id)) {
+      if (known.state == FileState::ok) {
+        EXPECT_TRUE(known.has_embedding) << path;
+      }
+    }
+    OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
+    EXPECT_FALSE(opened.rebuilt) << "the run left a stale index file: " << opened.reason;
+    const std::vector<VectorId> ids = opened.index.ids();
+    EXPECT_EQ(ids, VectorIndex::rebuild(catalog, id).ids());
+    EXPECT_EQ(opened.index.size(), catalog.live_count(id));
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "an id twice";
+  }
+
+  ModelId id_for(const FakeClipModel& model) {
+    Catalog catalog = Catalog::open(catalog_file());
+    return model_id(catalog, model);
+  }
+
+  Catalog reader() { return Catalog::open_read_only(catalog_file()); }
+
+  std::optional<VectorId> id_of(const fs::path& file) { return reader().vector_id_of(file.string()); }
+
+  bool index_holds(const FakeClipModel& model, VectorId id) {
+    Catalog catalog = Catalog::open(catalog_file());
+    const ModelId model_id_value = model_id(catalog, model);
+    return VectorIndex::open(index_file(model_id_value), catalog, model_id_value).index.contains(id);
+  }
+
+  fs::path dir_, data_, photos_;
+};
+
+TEST_F(PipelineTest, FirstRunEmbedsEachPhotoOnceAndAnUnchangedTreeIsNotRead) {
+  test::copy_photos(photos_, 6);
+  FakeClipModel model;
+  const IndexingSummary first = index(model);
+  EXPECT_EQ(first.counts.scanned, 6u);
+  EXPECT_EQ(first.counts.hashed, 6u);
+  EXPECT_EQ(first.counts.embedded, 6u);
+  EXPECT_EQ(first.counts.attached, 0u);
+  EXPECT_EQ(first.counts.failed, 0u);
+  EXPECT_EQ(model.images_embedded(), 6u);
+  EXPECT_EQ(reader().counts().files_ok, 6u);
+
+  const IndexingSummary second = index(model);
+  EXPECT_EQ(second.counts.scanned, 6u);
+  EXPECT_EQ(second.counts.unchanged, 6u);
+  EXPECT_EQ(second.counts.hashed, 0u) << "the fast path must not read unchanged files";
+  EXPECT_EQ(second.counts.embedded, 0u);
+  EXPECT_EQ(model.images_embedded(), 6u);
+}
+
+TEST_F(PipelineTest, RenameMoveCopyAndDeleteCostNoModelTime) {
+  const std::vector<fs::path> photos = test::copy_photos(photos_, 6);
+  FakeClipModel model;
+  index(model);
+  ASSERT_EQ(model.images_embedded(), 6u);
+
+  // Rename.
+  const VectorId renamed_id = *id_of(photos[0]);
+  fs::rename(photos[0], photos_ / "renamed.jpg");
+  IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 1u);
+  EXPECT_EQ(run.counts.removed, 1u);
+  EXPECT_EQ(id_of(photos_ / "renamed.jpg"), renamed_id);
+  EXPECT_FALSE(id_of(photos[0]));
+  EXPECT_TRUE(index_holds(model, renamed_id));
+
+  // Move into a new sub-folder.
+  const VectorId moved_id = *id_of(photos[1]);
+  fs::create_directories(photos_ / "2024" / "summer");
+  fs::rename(photos[1], photos_ / "2024" / "summer" / "beach.jpg");
+  run = index(model);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 1u);
+  EXPECT_EQ(run.counts.removed, 1u);
+  EXPECT_EQ(id_of(photos_ / "2024" / "summer" / "beach.jpg"), moved_id);
+
+  // Copy: one content, two paths.
+  const VectorId copied_id = *id_of(photos[2]);
+  fs::copy_file(photos[2], photos_ / "copy.jpg");
+  run = index(model);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 1u);
+  EXPECT_EQ(run.counts.removed, 0u);
+  EXPECT_EQ(reader().paths_of(copied_id),
+            (std::vector<std::string>{(photos_ / "copy.jpg").string(), photos[2].string()}));
+
+  // Delete one of two paths: the content stays searchable.
+  fs::remove(photos_ / "copy.jpg");
+  run = index(model);
+  EXPECT_EQ(run.counts.removed, 1u);
+  EXPECT_TRUE(index_holds(model, copied_id));
+
+  // Delete the only path: the content leaves the index.
+  const VectorId deleted_id = *id_of(photos[3]);
+  fs::remove(photos[3]);
+  run = index(model);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.removed, 1u);
+  EXPECT_FALSE(id_of(photos[3]));
+  EXPECT_FALSE(index_holds(model, deleted_id));
+  EXPECT_EQ(reader().live_count(id_for(model)), 5u);
+
+  // It comes back (restored from a backup): its embedding was kept.
+  test::copy_photos(photos_, 1, 3);
+  run = index(model);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 1u);
+  EXPECT_TRUE(index_holds(model, deleted_id));
+
+  EXPECT_EQ(model.images_embedded(), 6u) << "renames, moves, copies and deletions must cost no model time";
+}
+
+TEST_F(PipelineTest, AModifiedFileIsEmbeddedExactlyOnce) {
+  const std::vector<fs::path> photos = test::copy_photos(photos_, 4);
+  FakeClipModel model;
+  index(model);
+  const VectorId before = *id_of(photos[1]);
+
+  test::append_bytes(photos[1]);
+  IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.hashed, 1u);
+  EXPECT_EQ(run.counts.embedded, 1u);
+  EXPECT_EQ(model.images_embedded(), 5u);
+  const VectorId after = *id_of(photos[1]);
+  EXPECT_NE(after, before);
+  EXPECT_TRUE(index_holds(model, after));
+  EXPECT_FALSE(index_holds(model, before)) << "the old content has no path left";
+
+  run = index(model);
+  EXPECT_EQ(run.counts.hashed, 0u);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(model.images_embedded(), 5u);
+}
+
+TEST_F(PipelineTest, IdenticalNewPhotosInOneRunAreEmbeddedOnce) {
+  const std::vector<fs::path> photos = test::copy_photos(photos_, 5);
+  // Four more copies of photo 0 and two of photo 1, spread over folders.
+  fs::create_directories(photos_ / "a");
+  fs::create_directories(photos_ / "b");
+  for (const char* name : {"a/one.jpg", "a/two.jpg", "b/three.jpg", "b/zz.jpg"}) fs::copy_file(photos[0], photos_ / name);
+  for (const char* name : {"a/x.jpg", "b/y.jpg"}) fs::copy_file(photos[1], photos_ / name);
+
+  FakeClipModel model;
+  const IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.scanned, 11u);
+  EXPECT_EQ(run.counts.embedded, 5u);
+  EXPECT_EQ(run.counts.attached, 6u);
+  EXPECT_EQ(model.images_embedded(), 5u);
+  EXPECT_EQ(reader().paths_of(*id_of(photos[0])).size(), 5u);
+  EXPECT_EQ(reader().counts().files_ok, 11u);
+}
+
+TEST_F(PipelineTest, IdenticalBrokenFilesInOneRunAllFailWithTheReason) {
+  test::copy_photos(photos_, 2);
+  for (const char* name : {"bad-1.jpg", "bad-2.jpg", "bad-3.jpg"})
+    fs::copy_file(test::kSharedData / "pillow" / "truncated_jpeg.jpg", photos_ / name);
+  FakeClipModel model;
+  const IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.embedded, 2u);
+  EXPECT_EQ(run.counts.failed, 3u);
+  const std::vector<FailedFile> failed = reader().failed_files();
+  ASSERT_EQ(failed.size(), 3u);
+  for (const FailedFile& file : failed) EXPECT_NE(file.reason.find("cannot decode"), std::string::npos) << file.reason;
+}
+
+TEST_F(PipelineTest, SwitchingModelsReembedsAndSwitchingBackCostsNothing) {
+  test::copy_photos(photos_, 5);
+  FakeClipModel first("fingerprint-of-model-a");
+  FakeClipModel second("fingerprint-of-model-b");
+
+  EXPECT_EQ(index(first).counts.embedded, 5u);
+  IndexingSummary run = index(second);
+  EXPECT_EQ(run.counts.embedded, 5u) << "content is embedded once per model";
+  EXPECT_EQ(run.counts.unchanged, 0u);
+  EXPECT_EQ(second.images_embedded(), 5u);
+
+  run = index(first);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.hashed, 0u);
+  EXPECT_EQ(run.counts.unchanged, 5u);
+  EXPECT_EQ(first.images_embedded(), 5u);
+
+  // A new photo while on model A, then back to B: only that one is embedded for B.
+  test::copy_photos(photos_, 1, 10);
+  EXPECT_EQ(index(first).counts.embedded, 1u);
+  run = index(second);
+  EXPECT_EQ(run.counts.embedded, 1u);
+  EXPECT_EQ(run.counts.unchanged, 5u);
+  EXPECT_EQ(second.images_embedded(), 6u);
+}
+
+TEST_F(PipelineTest, AFolderMovedBetweenRootsCostsNoModelTime) {
+  const fs::path left = dir_ / "left", right = dir_ / "right";
+  test::copy_photos(left / "album", 3);
+  test::copy_photos(right, 2, 3);
+  FakeClipModel model;
+  EXPECT_EQ(index(model, {left, right}).counts.embedded, 5u);
+
+  fs::rename(left / "album", right / "album");
+  const IndexingSummary run = index(model, {left, right});
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 3u);
+  EXPECT_EQ(run.counts.removed, 3u);
+  EXPECT_EQ(reader().paths_under(left.string()).size(), 0u);
+  EXPECT_EQ(reader().paths_under(right.string()).size(), 5u);
+  EXPECT_EQ(model.images_embedded(), 5u);
+}
+
+TEST_F(PipelineTest, AMovedFolderIndexedOneRootAtATimeCostsNoModelTime) {
+  const fs::path left = dir_ / "left", right = dir_ / "right";
+  test::copy_photos(left / "album", 3);
+  fs::create_directories(right);
+  FakeClipModel model;
+  index(model, {left});
+  fs::rename(left / "album", right / "album");
+  EXPECT_EQ(index(model, {left}).counts.removed, 3u);  // gone from the index, embeddings kept
+  const IndexingSummary run = index(model, {right});
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.attached, 3u);
+  EXPECT_EQ(model.images_embedded(), 3u);
+}
+
+// Pillow refuses these two, but their pixels are intact and libvips decodes
+// them: they are indexed like any good image.
+const std::set<std::string> kIntactForLibvips = {
+    "png_decompression_dos.png",  // Pillow refuses an oversized compressed text chunk; the image is fine
+    "truncated_end_chunk.png",    // only the closing IEND chunk is cut; the image data is complete
+};
+
+// Files Pillow refuses (but the two above), plus two of our own: a
+// zero-byte "photo" and text named like a JPEG.
+std::set<std::string> broken_files_in(const fs::path& folder) {
+  std::set<std::string> broken;
+  std::ifstream manifest(test::kSharedData / "pillow" / "MANIFEST.tsv");
+  std::string line;
+  std::getline(manifest, line);
+  while (std::getline(manifest, line)) {
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos || line.compare(tab + 1, 7, "rejects") != 0) continue;
+    const std::string name = line.substr(0, tab);
+    if (kIntactForLibvips.count(name) == 0) broken.insert((folder / name).string());
+  }
+  broken.insert((folder / "empty.jpg").string());
+  broken.insert((folder / "notes.jpg").string());
+  return broken;
+}
+
+TEST_F(PipelineTest, BrokenFilesAreRecordedWithReasonsAndRetriedOnlyWhenTheyChange) {
+  const fs::path pillow = photos_ / "pillow";
+  fs::copy(test::kSharedData / "pillow", pillow);
+  test::write_text(pillow / "empty.jpg", "");
+  test::write_text(pillow / "notes.jpg", "shopping list: milk, eggs\n");
+  const std::set<std::string> broken = broken_files_in(pillow);
+  ASSERT_EQ(broken.size(), 8u) << "six files Pillow refuses, and our two";
+
+  FakeClipModel model;
+  IndexingSummary run = index(model);
+  std::set<std::string> failed;
+  for (const FailedFile& file : reader().failed_files()) {
+    failed.insert(file.path);
+    EXPECT_NE(file.reason.find(file.path), std::string::npos) << "the reason names the file: " << file.reason;
+  }
+  EXPECT_EQ(failed, broken) << "exactly the broken files are recorded as failed";
+  for (const std::string& name : kIntactForLibvips) EXPECT_TRUE(id_of(pillow / name)) << name << " is indexed";
+  EXPECT_EQ(run.counts.failed, broken.size());
+  EXPECT_EQ(run.counts.embedded + run.counts.attached + run.counts.failed, run.counts.scanned);
+  EXPECT_GT(run.counts.embedded, 0u) << "the good images are indexed";
+
+  // Not retried while unchanged.
+  run = index(model);
+  EXPECT_EQ(run.counts.hashed, 0u);
+  EXPECT_EQ(run.counts.failed, 0u);
+  EXPECT_EQ(reader().failed_files().size(), failed.size()) << "still listed";
+
+  // Changed but still broken: retried once, still failed.
+  test::append_bytes(pillow / "truncated_jpeg.jpg", "more garbage");
+  run = index(model);
+  EXPECT_EQ(run.counts.hashed, 1u);
+  EXPECT_EQ(run.counts.failed, 1u);
+
+  // Fixed: replaced by a good photo, it indexes and leaves the failed list.
+  fs::copy_file(test::coco_photos()[20], pillow / "broken.png", fs::copy_options::overwrite_existing);
+  run = index(model);
+  EXPECT_EQ(run.counts.embedded, 1u);
+  EXPECT_EQ(run.counts.failed, 0u);
+  EXPECT_TRUE(id_of(pillow / "broken.png"));
+  EXPECT_EQ(reader().failed_files().size(), failed.size() - 1);
+
+  // A failed file that is deleted leaves the list.
+  fs::remove(pillow / "empty.jpg");
+  run = index(model);
+  EXPECT_EQ(run.counts.removed, 1u);
+  EXPECT_EQ(reader().failed_files().size(), failed.size() - 2);
+}
+
+TEST_F(PipelineTest, AMissingRootIsOfflineAndItsFilesAreKept) {
+  const fs::path drive = dir_ / "drive";
+  test::copy_photos(photos_, 2);
+  test::copy_photos(drive, 3, 2);
+  FakeClipModel model;
+  index(model, {photos_, drive});
+
+  fs::rename(drive, dir_ / "drive-unmounted");
+  IndexingSummary run = index(model, {photos_, drive});
+  ASSERT_EQ(run.offline_roots.size(), 1u);
+  EXPECT_EQ(run.offline_roots[0].root, drive.string());
+  EXPECT_EQ(run.offline_roots[0].known_files, 3u);
+  EXPECT_EQ(run.counts.skipped_offline, 3u);
+  EXPECT_EQ(run.counts.removed, 0u);
+  EXPECT_EQ(reader().paths_under(drive.string()).size(), 3u);
+
+  fs::rename(dir_ / "drive-unmounted", drive);
+  run = index(model, {photos_, drive});
+  EXPECT_EQ(run.counts.unchanged, 5u);
+  EXPECT_EQ(run.counts.hashed, 0u);
+}
+
+TEST_F(PipelineTest, FilesBelowAFolderThatCannotBeListedAreKept) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root lists every folder: permissions cannot make one unlistable";
+  test::copy_photos(photos_ / "private", 2);
+  test::copy_photos(photos_, 2, 2);
+  FakeClipModel model;
+  index(model);
+  fs::permissions(photos_ / "private", fs::perms::none);
+  const IndexingSummary run = index(model);
+  fs::permissions(photos_ / "private", fs::perms::owner_all);
+  EXPECT_EQ(run.counts.removed, 0u);
+  EXPECT_EQ(run.unlisted_folders, std::vector<std::string>{(photos_ / "private").string()});
+  EXPECT_EQ(reader().paths_under((photos_ / "private").string()).size(), 2u);
+}
+
+TEST_F(PipelineTest, ProgressHasARealTotalAndEndsAtIt) {
+  test::copy_photos(photos_, 9);
+  FakeClipModel model;
+  std::vector<IndexingProgress> reports;
+  index(model, {}, [&](const IndexingProgress& progress) { reports.push_back(progress); });
+  ASSERT_FALSE(reports.empty());
+  const IndexingProgress& last = reports.back();
+  EXPECT_EQ(last.phase, IndexingProgress::Phase::finished);
+  EXPECT_EQ(last.total, 9u);
+  EXPECT_EQ(last.done, 9u);
+  uint64_t previous = 0;
+  for (const IndexingProgress& progress : reports) {
+    if (progress.phase == IndexingProgress::Phase::scanning) continue;
+    EXPECT_EQ(progress.total, 9u);
+    EXPECT_GE(progress.done, previous);
+    previous = progress.done;
+  }
+}
+
+TEST_F(PipelineTest, AStoppedRunKeepsWhatItCommittedAndTheNextRunFinishes) {
+  test::copy_photos(photos_, 30);
+  FakeClipModel model;
+  std::atomic<bool> stop{false};
+  const IndexingSummary stopped = index(
+      model, {}, [&](const IndexingProgress& progress) { if (progress.done > 0) stop = true; }, &stop);
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_GT(stopped.counts.embedded, 0u);
+  EXPECT_EQ(reader().counts().files_ok, stopped.counts.embedded);
+
+  const IndexingSummary rest = index(model);
+  EXPECT_FALSE(rest.stopped);
+  EXPECT_EQ(stopped.counts.embedded + rest.counts.embedded, 30u) << "nothing embedded twice, nothing left out";
+  EXPECT_EQ(rest.counts.unchanged, stopped.counts.embedded);
+}
+
+}  // namespace
+}  // namespace imgsearchd
