@@ -15,6 +15,9 @@
 #include <optional>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
+#include "indexer/blas_check.h"
 #include "indexer/clip_architecture.h"
 #include "indexer/clip_native.h"
 #include "indexer/file_fingerprint.h"
@@ -370,6 +373,9 @@ std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& weights,
   const at::Device device = parse_device(options.device);
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   at::set_num_threads(std::max(1, threads));
+  if (threads > 1) {
+    if (const std::string problem = blas_threading_problem(); !problem.empty()) spdlog::warn("model: {}", problem);
+  }
 
   const auto manifest = read_manifest_for(weights);
   const std::string forced = manifest && manifest->format ? *manifest->format : "";

@@ -14,9 +14,11 @@ if [[ "${1:-}" != "--no-install" ]]; then
   $sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
   # libtorch must use OpenBLAS built with OpenMP (as libtorch itself is):
   # the reference BLAS is about 25x slower, and the pthread OpenBLAS fights
-  # libtorch's OpenMP threads for the cores.
+  # libtorch's OpenMP threads for the cores. libopenblas.so.0 needs its own
+  # alternative: the OpenMP libblas.so.3 loads it by that name, and Debian's
+  # default for it is the pthread build (measured: 5-10x slower inference).
   arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-  for lib in libblas.so.3 liblapack.so.3; do
+  for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     $sudo update-alternatives --set "$lib-$arch" "/usr/lib/$arch/openblas-openmp/$lib" >/dev/null
   done
 fi

@@ -1,0 +1,129 @@
+// Model-only speed of ClipModel: images per second at several batch sizes and
+// the latency of a single text query, printed as one JSON object.
+//
+//   bench_model --weights FILE [--threads N] [--batches 1,8,16,32] [--seconds S] [--queries Q]
+//
+// bench/model_bench.sh runs it next to the Python reference on the same weights.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "indexer/clip_model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Args {
+  std::string weights;
+  int threads = 0;
+  std::vector<int> batches{1, 8, 16, 32};
+  double seconds = 5;
+  int queries = 100;
+};
+
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr, "bench_model: %s\nusage: bench_model --weights FILE [--threads N] [--batches 1,8,16,32] "
+                       "[--seconds S] [--queries Q]\n", problem);
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string key = argv[i];
+    if (i + 1 >= argc) usage(("no value after " + key).c_str());
+    const std::string value = argv[++i];
+    if (key == "--weights") {
+      a.weights = value;
+    } else if (key == "--threads") {
+      a.threads = std::stoi(value);
+    } else if (key == "--seconds") {
+      a.seconds = std::stod(value);
+    } else if (key == "--queries") {
+      a.queries = std::stoi(value);
+    } else if (key == "--batches") {
+      a.batches.clear();
+      std::stringstream list(value);
+      for (std::string b; std::getline(list, b, ',');) a.batches.push_back(std::stoi(b));
+    } else {
+      usage(("unknown option " + key).c_str());
+    }
+  }
+  if (a.weights.empty()) usage("--weights is required");
+  return a;
+}
+
+// Images per second for one batch size, after a warm-up batch.
+double images_per_second(imgsearchd::ClipModel& model, int batch, double seconds) {
+  const int r = model.info().image_resolution;
+  std::vector<float> pixels(static_cast<size_t>(batch) * 3 * r * r);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  for (float& p : pixels) p = normal(rng);
+  model.encode_images(pixels.data(), batch);
+  int done = 0;
+  const auto start = Clock::now();
+  while (done == 0 || seconds_since(start) < seconds) {
+    model.encode_images(pixels.data(), batch);
+    done += batch;
+  }
+  return done / seconds_since(start);
+}
+
+// p50 and p99 in milliseconds of encoding one short query (end-of-text at
+// position 9, like the Python reference's query).
+std::pair<double, double> text_latency_ms(imgsearchd::ClipModel& model, int queries) {
+  std::vector<int32_t> tokens(model.info().context_length, 0);
+  tokens[0] = 49406;
+  for (int i = 1; i < 9; ++i) tokens[i] = 320 + 97 * i;
+  tokens[9] = 49407;
+  model.encode_texts({tokens});
+  std::vector<double> ms;
+  for (int i = 0; i < queries; ++i) {
+    const auto start = Clock::now();
+    model.encode_texts({tokens});
+    ms.push_back(seconds_since(start) * 1000);
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))]};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  imgsearchd::ModelOptions options;
+  options.threads = args.threads;
+  try {
+    auto start = Clock::now();
+    auto model = imgsearchd::ClipModel::load(args.weights, options);
+    const double load_s = seconds_since(start);
+    options.truncate_text_at_eot = false;
+    auto full_text_model = imgsearchd::ClipModel::load(args.weights, options);
+
+    std::printf("{\"format\": \"%s\", \"load_s\": %.3f, \"images_per_second\": {", model->info().format.c_str(), load_s);
+    for (size_t i = 0; i < args.batches.size(); ++i) {
+      std::printf("%s\"%d\": %.3f", i ? ", " : "", args.batches[i],
+                  images_per_second(*model, args.batches[i], args.seconds));
+      std::fflush(stdout);
+    }
+    const auto [p50, p99] = text_latency_ms(*model, args.queries);
+    const auto [full_p50, full_p99] = text_latency_ms(*full_text_model, args.queries);
+    std::printf("}, \"text_ms_p50\": %.3f, \"text_ms_p99\": %.3f, \"text_full_context_ms_p50\": %.3f, "
+                "\"text_full_context_ms_p99\": %.3f}\n", p50, p99, full_p50, full_p99);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_model: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
