@@ -10,7 +10,8 @@
 #     2-core machine) and against the reference.
 #
 # Environment: BUILD (build folder, default ./build), THREADS (default: all
-# cores), SECONDS_PER_BATCH (default 5), REFERENCE_PYTHON (default /usr/bin/python3).
+# cores), SECONDS_PER_BATCH (default 5), ROUNDS (default 3), REFERENCE_PYTHON
+# (default /usr/bin/python3). Raw figures go to bench/results/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,7 @@ build=${BUILD:-$root/build}
 python=${REFERENCE_PYTHON:-/usr/bin/python3}
 threads=${THREADS:-$(nproc)}
 seconds=${SECONDS_PER_BATCH:-5}
+rounds=${ROUNDS:-3}
 data=$root/bench/data/model
 results=$root/bench/results
 mkdir -p "$data" "$results"
@@ -27,32 +29,49 @@ cmake --build "$build" --target bench_model -j2 >/dev/null
 weights=$data/b32/openai/model.pt
 
 # Other work on the machine distorts every figure (OpenMP threads wait on
-# each other at each operation), so say how busy it was.
+# each other at each operation), so the two are run in alternation, ROUNDS
+# times, and the best figure of each is compared.
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
-echo "== imgsearchd (C++, libtorch) on $weights, $threads threads"
-"$build/bench/bench_model" --weights "$weights" --threads "$threads" --seconds "$seconds" | tee "$results/model_cpp.json"
-echo "== Python reference (eager PyTorch $("$python" -c 'import torch; print(torch.__version__)')), $threads threads"
-"$python" "$root/tests/reference/clip_reference.py" bench --config b32 --weights "$weights" \
-  --threads "$threads" --seconds "$seconds" | tee "$results/model_python.json"
-
+torch_version=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round: imgsearchd (C++, libtorch), $threads threads"
+  "$build/bench/bench_model" --weights "$weights" --threads "$threads" --seconds "$seconds" \
+    | tee "$results/model_cpp_$round.json"
+  echo "== round $round: Python reference (eager PyTorch $torch_version), $threads threads"
+  "$python" "$root/tests/reference/clip_reference.py" bench --config b32 --weights "$weights" \
+    --threads "$threads" --seconds "$seconds" | tee "$results/model_python_$round.json"
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$python" - "$results/model_cpp.json" "$results/model_python.json" "$threads" <<'PY'
-import json, sys
-cpp, ref = (json.load(open(p)) for p in sys.argv[1:3])
-threads = int(sys.argv[3])
+
+"$python" - "$results" "$rounds" "$threads" <<'PY'
+import json, statistics, sys
+results, rounds, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def load(side):
+    return [json.load(open(f"{results}/model_{side}_{r}.json")) for r in range(1, rounds + 1)]
+cpp_runs, ref_runs = load("cpp"), load("python")
+def best_rate(runs, batch):
+    return max(run["images_per_second"][batch] for run in runs)
+def median_rate(runs, batch):
+    return statistics.median(run["images_per_second_median"][batch] for run in runs)
+def best_latency(runs, key):
+    return min(run[key] for run in runs)
 design_limit = 20.0  # images/s at batch 16, ViT-B/32 fp32, 2 cores (DESIGN.md)
 print()
-print(f"{'':22}{'imgsearchd':>12}{'python ref':>12}{'ratio':>8}")
-for batch, ips in cpp["images_per_second"].items():
-    r = ref["images_per_second"].get(batch)
-    print(f"images/s batch {batch:>3}   {ips:12.2f}{r:12.2f}{ips / r:8.2f}")
+print(f"best of {rounds} rounds (median in brackets)")
+print(f"{'':22}{'imgsearchd':>18}{'python ref':>18}{'ratio':>8}")
+for batch in cpp_runs[0]["images_per_second"]:
+    ours, ref = best_rate(cpp_runs, batch), best_rate(ref_runs, batch)
+    print(f"images/s batch {batch:>3}   {ours:10.2f} ({median_rate(cpp_runs, batch):5.2f})"
+          f"{ref:10.2f} ({median_rate(ref_runs, batch):5.2f}){ours / ref:8.2f}")
 for key, label in (("text_ms_p50", "text query p50 ms"), ("text_ms_p99", "text query p99 ms")):
-    print(f"{label:22}{cpp[key]:12.2f}{ref[key]:12.2f}{ref[key] / cpp[key]:8.2f}  (ratio: reference / ours)")
-print(f"{'text, full 77 p50 ms':22}{cpp['text_full_context_ms_p50']:12.2f}  (no end-of-text stop; speed-up "
-      f"{cpp['text_full_context_ms_p50'] / cpp['text_ms_p50']:.2f}x)")
-b16 = cpp["images_per_second"].get("16")
+    ours, ref = best_latency(cpp_runs, key), best_latency(ref_runs, key)
+    print(f"{label:22}{ours:18.2f}{ref:18.2f}{ref / ours:8.2f}  (ratio: reference / ours)")
+full = best_latency(cpp_runs, "text_full_context_ms_p50")
+print(f"{'text, full 77 p50 ms':22}{full:18.2f}  (imgsearchd without the end-of-text stop: "
+      f"the stop is {full / best_latency(cpp_runs, 'text_ms_p50'):.1f}x faster)")
+b16 = best_rate(cpp_runs, "16") if "16" in cpp_runs[0]["images_per_second"] else None
 if b16:
     note = "" if threads == 2 else f" (the limit is for 2 cores; this run used {threads})"
     print(f"batch 16 against the design's limit of {design_limit:.0f} images/s: {b16 / design_limit:.2f}{note}")
-print(f"model load: {cpp['load_s']:.2f} s ({cpp['format']})")
+print(f"model load: {min(run['load_s'] for run in cpp_runs):.2f} s ({cpp_runs[0]['format']})")
 PY

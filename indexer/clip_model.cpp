@@ -127,14 +127,16 @@ class NativeClipModel : public ClipModel {
   std::vector<float> encode_images(const float* pixels, size_t n) override {
     if (n == 0) return {};
     c10::InferenceMode guard;
-    at::init_num_threads();  // this thread's OpenMP pool gets the configured size
+    // This thread's OpenMP pool gets the configured size, once per thread: a full
+    // at::init_num_threads() on every call would also rebuild libtorch's pthreadpool.
+    at::internal::lazy_init_num_threads();
     return to_vector(net_.encode_images(image_tensor(pixels, n, info_.image_resolution)));
   }
 
   std::vector<float> encode_texts(const std::vector<std::vector<int32_t>>& tokens) override {
     if (tokens.empty()) return {};
     c10::InferenceMode guard;
-    at::init_num_threads();
+    at::internal::lazy_init_num_threads();
     return to_vector(net_.encode_texts(token_tensor(tokens, info_.context_length, info_.vocab_size), truncate_text_));
   }
 
@@ -154,14 +156,14 @@ class ScriptedClipModel : public ClipModel {
   std::vector<float> encode_images(const float* pixels, size_t n) override {
     if (n == 0) return {};
     c10::InferenceMode guard;
-    at::init_num_threads();
+    at::internal::lazy_init_num_threads();
     return to_vector(run("encode_image", image_tensor(pixels, n, info_.image_resolution)));
   }
 
   std::vector<float> encode_texts(const std::vector<std::vector<int32_t>>& tokens) override {
     if (tokens.empty()) return {};
     c10::InferenceMode guard;
-    at::init_num_threads();
+    at::internal::lazy_init_num_threads();
     return to_vector(run("encode_text", token_tensor(tokens, info_.context_length, info_.vocab_size)));
   }
 

@@ -59,14 +59,16 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
 }
 
 // nn.MultiheadAttention's computation (self-attention, packed in-projection),
-// batch first: x is batch x length x width.
+// batch first: x is batch x length x width. Heads are folded into the batch
+// for bmm, and the mask is added by baddbmm, as PyTorch's own kernel does.
 at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask) const {
   const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
   const at::Tensor qkv = at::linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
-  const at::Tensor q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-  at::Tensor scores = at::matmul(q, qkv[1].transpose(-2, -1));  // n x heads x len x len
-  if (mask.defined()) scores.add_(mask);
-  const at::Tensor out = at::matmul(at::softmax(scores, -1), qkv[2]);  // n x heads x len x head_dim
+  const at::Tensor q = (qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)))).reshape({n * heads, len, head_dim});
+  const at::Tensor k_t = qkv[1].reshape({n * heads, len, head_dim}).transpose(1, 2);
+  const at::Tensor v = qkv[2].reshape({n * heads, len, head_dim});
+  const at::Tensor scores = mask.defined() ? at::baddbmm(mask, q, k_t) : at::bmm(q, k_t);  // (n*heads) x len x len
+  const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, len, head_dim});
   return at::linear(out.transpose(1, 2).reshape({n, len, width}), b.out_proj_w, b.out_proj_b);
 }
 
