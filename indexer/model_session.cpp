@@ -9,10 +9,13 @@ ModelSession::ModelSession(const ModelSessionOptions& options) {
   const KnownModel* known = find_known_model(options.model);
   name_ = known ? known->name : weights_.stem().string();
   model_ = ClipModel::load(weights_, options.runtime);
-  tokenizer_ = std::make_unique<ClipTokenizer>(
-      options.vocabulary.empty() ? ClipTokenizer::default_vocabulary_path() : options.vocabulary);
-
   const ModelInfo& info = model_->info();
+  // The configuration's vocabulary wins, then the model's manifest, then the shipped one.
+  std::filesystem::path vocabulary = options.vocabulary;
+  if (vocabulary.empty()) vocabulary = info.vocabulary;
+  if (vocabulary.empty()) vocabulary = ClipTokenizer::default_vocabulary_path();
+  tokenizer_ = std::make_unique<ClipTokenizer>(vocabulary);
+
   preprocess_.resolution = info.image_resolution;
   preprocess_.mean = info.mean;
   preprocess_.std = info.std;
