@@ -59,17 +59,34 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
 }
 
 // nn.MultiheadAttention's computation (self-attention, packed in-projection),
-// batch first: x is batch x length x width. Heads are folded into the batch
-// for bmm, and the mask is added by baddbmm, as PyTorch's own kernel does.
-at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask) const {
+// batch first: x is n x len x width, mask len x len (or undefined). Heads are
+// folded into the batch for bmm and the mask is added by baddbmm, as
+// PyTorch's own kernel does. With `rows` (one position per sequence) only those
+// positions' outputs are computed: n x width; otherwise n x len x width.
+at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
+                                 const at::Tensor& rows) const {
   const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
-  const at::Tensor qkv = at::linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
-  const at::Tensor q = (qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)))).reshape({n * heads, len, head_dim});
-  const at::Tensor k_t = qkv[1].reshape({n * heads, len, head_dim}).transpose(1, 2);
-  const at::Tensor v = qkv[2].reshape({n * heads, len, head_dim});
-  const at::Tensor scores = mask.defined() ? at::baddbmm(mask, q, k_t) : at::bmm(q, k_t);  // (n*heads) x len x len
-  const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, len, head_dim});
-  return at::linear(out.transpose(1, 2).reshape({n, len, width}), b.out_proj_w, b.out_proj_b);
+  const at::Tensor qkv = at::linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim});
+  const auto per_head = [&](const at::Tensor& t, int64_t t_len) {  // n x t_len x heads x d -> (n*heads) x t_len x d
+    return t.transpose(1, 2).reshape({n * heads, t_len, head_dim});
+  };
+  const at::Tensor k_t = per_head(qkv.select(2, 1), len).transpose(1, 2);
+  const at::Tensor v = per_head(qkv.select(2, 2), len);
+  at::Tensor q = qkv.select(2, 0);
+  at::Tensor scores_mask = mask;
+  int64_t q_len = len;
+  if (rows.defined()) {
+    const at::Tensor flat_rows = at::arange(n, rows.options()) * len + rows;
+    q = q.reshape({n * len, heads, head_dim}).index_select(0, flat_rows).unsqueeze(1);
+    if (mask.defined())
+      scores_mask = mask.index_select(0, rows).view({n, 1, 1, len}).expand({n, heads, 1, len}).reshape({n * heads, 1, len});
+    q_len = 1;
+  }
+  q = per_head(q * (1.0 / std::sqrt(static_cast<double>(head_dim))), q_len);
+  const at::Tensor scores = scores_mask.defined() ? at::baddbmm(scores_mask, q, k_t) : at::bmm(q, k_t);
+  const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, q_len, head_dim});
+  const at::Tensor projected = at::linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj_w, b.out_proj_b);
+  return rows.defined() ? projected.squeeze(1) : projected;
 }
 
 at::Tensor NativeClip::mlp(const Block& b, const at::Tensor& x) const {
@@ -81,12 +98,20 @@ at::Tensor NativeClip::mlp(const Block& b, const at::Tensor& x) const {
   return at::linear(h, b.c_proj_w, b.c_proj_b);
 }
 
-at::Tensor NativeClip::run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask) const {
-  for (const Block& b : tower.blocks) {
-    x = x + attention(b, layer_norm(x, b.ln_1_w, b.ln_1_b), tower.heads, mask);
+at::Tensor NativeClip::run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask, const at::Tensor& rows) const {
+  const size_t last = tower.blocks.size() - 1;
+  for (size_t i = 0; i < last; ++i) {
+    const Block& b = tower.blocks[i];
+    x = x + attention(b, layer_norm(x, b.ln_1_w, b.ln_1_b), tower.heads, mask, at::Tensor());
     x = x + mlp(b, layer_norm(x, b.ln_2_w, b.ln_2_b));
   }
-  return x;
+  // Nothing reads the last block's other positions: an exact saving of most of
+  // its work (all but the keys and values).
+  const Block& b = tower.blocks[last];
+  const int64_t n = x.size(0), len = x.size(1), width = x.size(2);
+  at::Tensor out = x.reshape({n * len, width}).index_select(0, at::arange(n, rows.options()) * len + rows);
+  out = out + attention(b, layer_norm(x, b.ln_1_w, b.ln_1_b), tower.heads, mask, rows);
+  return out + mlp(b, layer_norm(out, b.ln_2_w, b.ln_2_b));
 }
 
 at::Tensor NativeClip::encode_images(const at::Tensor& images) const {
@@ -99,24 +124,21 @@ at::Tensor NativeClip::encode_images(const at::Tensor& images) const {
                                  .reshape({n, grid * grid, 3 * p * p});
   at::Tensor x = at::cat({class_embedding_.view({1, 1, width}).expand({n, 1, width}), at::matmul(patches, patch_w_)}, 1);
   x = layer_norm(x + vision_pos_, ln_pre_w_, ln_pre_b_);
-  x = run_tower(vision_, x, at::Tensor());
-  x = layer_norm(x.select(1, 0), ln_post_w_, ln_post_b_);  // the class token
+  const at::Tensor class_token = at::zeros({n}, at::TensorOptions().dtype(at::kLong).device(device_));
+  x = run_tower(vision_, x, at::Tensor(), class_token);  // n x width
+  x = layer_norm(x, ln_post_w_, ln_post_b_);
   return l2_normalise(at::matmul(x, vision_proj_));
 }
 
 at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_at_eot) const {
   const at::Tensor tokens = tokens_in.to(device_, at::kLong);
-  const int64_t n = tokens.size(0);
   // CLIP takes the features at the end-of-text token, the largest id.
   const at::Tensor eot = tokens.argmax(-1);
   // Under the causal mask no position sees a later one, so positions after the
   // batch's last end-of-text token change nothing that is read out.
   const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
   at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
-  x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len));
-  // ln_final works row by row, so it can run on the read-out rows alone.
-  const int64_t width = x.size(2);
-  x = x.reshape({n * len, width}).index_select(0, at::arange(n, tokens.options()) * len + eot);
+  x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width
   x = layer_norm(x, ln_final_w_, ln_final_b_);
   return l2_normalise(at::matmul(x, text_proj_));
 }

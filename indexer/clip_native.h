@@ -37,8 +37,11 @@ class NativeClip {
     int heads = 0;
   };
 
-  at::Tensor run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask) const;
-  at::Tensor attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask) const;
+  // Runs every block on x (n x len x width) and returns the outputs at `rows`
+  // (one position per sequence): n x width.
+  at::Tensor run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask, const at::Tensor& rows) const;
+  at::Tensor attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
+                       const at::Tensor& rows) const;
   at::Tensor mlp(const Block& b, const at::Tensor& x) const;
 
   ModelInfo arch_;
