@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/rss.h"
 #include "indexer/clip_model.h"
 #include "indexer/image_loader.h"
 #include "indexer/indexing_pipeline.h"
@@ -37,6 +38,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using imgsearchd::bench::reset_peak_rss;
+using imgsearchd::bench::status_mb;
 
 struct Args {
   fs::path weights;
@@ -86,19 +89,6 @@ Args parse(int argc, char** argv) {
   if (args.weights.empty() || args.photos.empty()) die("usage: bench_indexing --weights FILE --photos DIR [...]");
   return args;
 }
-
-// A field of /proc/self/status in kB (VmRSS, VmHWM).
-double status_mb(const char* field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size() + 1)) / 1024.0;
-  }
-  return 0;
-}
-
-// Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 size_t make_tree(const Args& args, const fs::path& tree) {
   fs::remove_all(tree);

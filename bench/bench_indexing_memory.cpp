@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/rss.h"
 #include "indexer/clip_model.h"
 #include "indexer/image_loader.h"
 #include "indexer/indexing_pipeline.h"
@@ -35,23 +36,14 @@
 namespace {
 
 namespace fs = std::filesystem;
+using imgsearchd::bench::reset_peak_rss;
+using imgsearchd::bench::status_mb;
 constexpr int kResolution = 16;
 
 [[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "bench_indexing_memory: %s\n", message.c_str());
   std::exit(2);
 }
-
-double status_mb(const char* field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size() + 1)) / 1024.0;
-  }
-  return 0;
-}
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // A stand-in for CLIP: a fixed random projection of the pixels, normalised.
 class StandInModel : public imgsearchd::ClipModel {
