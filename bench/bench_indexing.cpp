@@ -27,12 +27,12 @@
 #include <thread>
 #include <vector>
 
-#include "bench/rss.h"
-#include "indexer/clip_model.h"
-#include "indexer/image_loader.h"
-#include "indexer/indexing_pipeline.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "rss.h"
+#include "indexer/model/clip_model.h"
+#include "indexer/image/image_loader.h"
+#include "indexer/pipeline/indexing_pipeline.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 
 namespace {
 

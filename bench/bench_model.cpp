@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "indexer/clip_model.h"
+#include "indexer/model/clip_model.h"
 
 namespace {
 

@@ -28,12 +28,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "indexer/clip_model.h"
-#include "indexer/image_loader.h"
-#include "indexer/indexing_pipeline.h"
-#include "indexer/scanner.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "indexer/model/clip_model.h"
+#include "indexer/image/image_loader.h"
+#include "indexer/pipeline/indexing_pipeline.h"
+#include "indexer/scan/scanner.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 
 namespace {
 

@@ -9,7 +9,8 @@
 #include <cstdio>
 #include <exception>
 
-#include "daemon/app.h"
+#include "daemon/commands/app.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
@@ -25,6 +26,19 @@ void AppContext::apply_log_level(bool quiet) {
   }
   const spdlog::level::level_enum configured = spdlog::level::from_str(config().log.level);
   spdlog::set_level(quiet ? std::max(configured, spdlog::level::warn) : configured);
+}
+
+// The CLI side of the error policy (store/core/errors.h).
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_input:
+    case ErrorKind::too_large: return 2;
+    case ErrorKind::not_found:
+    case ErrorKind::busy:
+    case ErrorKind::unavailable: return 1;
+    case ErrorKind::internal: return 70;
+  }
+  return 1;
 }
 
 }  // namespace imgsearchd
@@ -51,6 +65,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "imgsearchd: %s\n", e.what());
+    return exit_code_for(e.kind());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "imgsearchd: %s\n", e.what());
     return 1;

@@ -11,7 +11,7 @@
 #include <string>
 #include <sys/wait.h>
 
-#include "indexer/model_session.h"
+#include "indexer/session/model_session.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

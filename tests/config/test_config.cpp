@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 namespace fs = std::filesystem;
 using imgsearchd::Config;

@@ -12,7 +12,7 @@
 #include <iterator>
 #include <string>
 
-#include "indexer/model_download.h"
+#include "indexer/weights/model_download.h"
 #include "test_server.h"
 
 namespace imgsearchd {

@@ -9,7 +9,7 @@
 #include <iterator>
 #include <string>
 
-#include "indexer/model_registry.h"
+#include "indexer/weights/model_registry.h"
 #include "test_server.h"
 
 namespace imgsearchd {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "indexer/clip_model.h"
-#include "indexer/model_registry.h"
+#include "indexer/model/clip_model.h"
+#include "indexer/weights/model_registry.h"
 
 namespace imgsearchd {
 namespace {

@@ -2,7 +2,7 @@
 // against CLIP's own Pillow + torchvision recipe run by
 // tests/reference/preprocess_reference.py (ctest fixture image_reference).
 
-#include "indexer/image_loader.h"
+#include "indexer/image/image_loader.h"
 
 #include <gtest/gtest.h>
 #include <vips/vips8>

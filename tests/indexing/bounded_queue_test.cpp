@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "indexer/bounded_queue.h"
+#include "indexer/pipeline/bounded_queue.h"
 
 namespace imgsearchd {
 namespace {

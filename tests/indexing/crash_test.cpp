@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "cli_fixture.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 
 namespace imgsearchd::test {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "indexer/clip_model.h"
-#include "indexer/image_loader.h"
+#include "indexer/model/clip_model.h"
+#include "indexer/image/image_loader.h"
 
 namespace imgsearchd::test {
 

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "fake_clip_model.h"
-#include "indexer/image_loader.h"
-#include "indexer/indexing_pipeline.h"
+#include "indexer/image/image_loader.h"
+#include "indexer/pipeline/indexing_pipeline.h"
 #include "indexing_test_util.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
-#include "tests/scan/test_tree.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
+#include "test_tree.h"
 
 namespace imgsearchd {
 namespace {

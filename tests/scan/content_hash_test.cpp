@@ -1,4 +1,4 @@
-#include "indexer/content_hash.h"
+#include "indexer/scan/content_hash.h"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,4 @@
-#include "indexer/scanner.h"
+#include "indexer/scan/scanner.h"
 
 #include <sys/stat.h>
 #include <sys/time.h>

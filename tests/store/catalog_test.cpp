@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "store/catalog.h"
+#include "store/catalog/catalog.h"
 #include "store_test_util.h"
 
 namespace imgsearchd {

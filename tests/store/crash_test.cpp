@@ -12,8 +12,8 @@
 #include <string>
 
 #include "crash_batches.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 #include "store_test_util.h"
 
 extern char** environ;

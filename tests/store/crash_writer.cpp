@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "crash_batches.h"
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 
 int main(int argc, char** argv) {
   using namespace imgsearchd;

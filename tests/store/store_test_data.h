@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "store/catalog.h"
-#include "store/content_id.h"
+#include "store/catalog/catalog.h"
+#include "store/core/content_id.h"
 
 namespace imgsearchd::test {
 

@@ -7,8 +7,8 @@
 #include <functional>
 #include <thread>
 
-#include "store/catalog.h"
-#include "store/vector_index.h"
+#include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 #include "store_test_util.h"
 
 namespace imgsearchd {

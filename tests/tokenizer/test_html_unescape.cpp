@@ -1,14 +1,14 @@
 // The tokenizer's HTML unescapers against Python's html.unescape and ftfy's
 // rules, for every HTML5 entity name and the numeric edge cases.
 
-#include "indexer/html_unescape.h"
+#include "indexer/tokenizer/html_unescape.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "indexer/text_cleaning.h"
+#include "indexer/tokenizer/text_cleaning.h"
 #include "reference_runner.h"
 
 namespace imgsearchd {

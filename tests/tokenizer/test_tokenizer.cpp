@@ -1,7 +1,7 @@
 // ClipTokenizer: CLIP's known ids, truncation, bad vocabulary files, where the
 // vocabulary is found, concurrent use.
 
-#include "indexer/tokenizer.h"
+#include "indexer/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "indexer/tokenizer.h"
+#include "indexer/tokenizer/tokenizer.h"
 #include "reference_runner.h"
 
 namespace imgsearchd {

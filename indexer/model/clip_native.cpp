@@ -1,0 +1,146 @@
+#include "indexer/model/clip_native.h"
+
+#include <cmath>
+#include <limits>
+
+namespace imgsearchd {
+namespace {
+
+constexpr double kLayerNormEps = 1e-5;  // nn.LayerNorm's default, used by CLIP
+
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  return at::layer_norm(x, {x.size(-1)}, w, b, kLayerNormEps);
+}
+
+at::Tensor l2_normalise(const at::Tensor& x) {
+  return (x / x.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12)).to(at::kCPU).contiguous();
+}
+
+}  // namespace
+
+NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
+                       const at::Device& device)
+    : arch_(arch), quick_gelu_(quick_gelu), device_(device) {
+  auto w = [&](const std::string& name) { return weights.at(name).to(device_, at::kFloat).contiguous(); };
+  auto tower = [&](const std::string& prefix, int layers, int heads) {
+    Tower t;
+    t.heads = heads;
+    for (int i = 0; i < layers; ++i) {
+      const std::string p = prefix + std::to_string(i) + ".";
+      t.blocks.push_back({w(p + "ln_1.weight"), w(p + "ln_1.bias"), w(p + "attn.in_proj_weight"),
+                          w(p + "attn.in_proj_bias"), w(p + "attn.out_proj.weight"), w(p + "attn.out_proj.bias"),
+                          w(p + "ln_2.weight"), w(p + "ln_2.bias"), w(p + "mlp.c_fc.weight"), w(p + "mlp.c_fc.bias"),
+                          w(p + "mlp.c_proj.weight"), w(p + "mlp.c_proj.bias")});
+    }
+    return t;
+  };
+  // conv1 has stride == kernel == patch, so it is one matrix product over
+  // non-overlapping patches: flatten its weight as (channel, row, column).
+  patch_w_ = w("visual.conv1.weight").reshape({arch.vision_width, -1}).t().contiguous();
+  class_embedding_ = w("visual.class_embedding");
+  vision_pos_ = w("visual.positional_embedding");
+  ln_pre_w_ = w("visual.ln_pre.weight");
+  ln_pre_b_ = w("visual.ln_pre.bias");
+  ln_post_w_ = w("visual.ln_post.weight");
+  ln_post_b_ = w("visual.ln_post.bias");
+  vision_proj_ = w("visual.proj");
+  vision_ = tower("visual.transformer.resblocks.", arch.vision_layers, arch.vision_heads);
+
+  token_embedding_ = w("token_embedding.weight");
+  text_pos_ = w("positional_embedding");
+  ln_final_w_ = w("ln_final.weight");
+  ln_final_b_ = w("ln_final.bias");
+  text_proj_ = w("text_projection");
+  text_ = tower("transformer.resblocks.", arch.text_layers, arch.text_heads);
+  // OpenAI's build_attention_mask: -inf above the diagonal, added to the scores.
+  causal_mask_ = at::full({arch.context_length, arch.context_length}, -std::numeric_limits<float>::infinity(),
+                          at::TensorOptions().dtype(at::kFloat).device(device_))
+                     .triu_(1);
+}
+
+// nn.MultiheadAttention's computation (self-attention, packed in-projection),
+// batch first: x is n x len x width, mask len x len (or undefined). Heads are
+// folded into the batch for bmm and the mask is added by baddbmm, as
+// PyTorch's own kernel does. With `rows` (one position per sequence) only those
+// positions' outputs are computed: n x width; otherwise n x len x width.
+at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
+                                 const at::Tensor& rows) const {
+  const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
+  const at::Tensor qkv = at::linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim});
+  const auto per_head = [&](const at::Tensor& t, int64_t t_len) {  // n x t_len x heads x d -> (n*heads) x t_len x d
+    return t.transpose(1, 2).reshape({n * heads, t_len, head_dim});
+  };
+  const at::Tensor k_t = per_head(qkv.select(2, 1), len).transpose(1, 2);
+  const at::Tensor v = per_head(qkv.select(2, 2), len);
+  at::Tensor q = qkv.select(2, 0);
+  at::Tensor scores_mask = mask;
+  int64_t q_len = len;
+  if (rows.defined()) {
+    const at::Tensor flat_rows = at::arange(n, rows.options()) * len + rows;
+    q = q.reshape({n * len, heads, head_dim}).index_select(0, flat_rows).unsqueeze(1);
+    if (mask.defined())
+      scores_mask = mask.index_select(0, rows).view({n, 1, 1, len}).expand({n, heads, 1, len}).reshape({n * heads, 1, len});
+    q_len = 1;
+  }
+  q = per_head(q * (1.0 / std::sqrt(static_cast<double>(head_dim))), q_len);
+  const at::Tensor scores = scores_mask.defined() ? at::baddbmm(scores_mask, q, k_t) : at::bmm(q, k_t);
+  const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, q_len, head_dim});
+  const at::Tensor projected = at::linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj_w, b.out_proj_b);
+  return rows.defined() ? projected.squeeze(1) : projected;
+}
+
+at::Tensor NativeClip::mlp(const Block& b, const at::Tensor& x) const {
+  at::Tensor h = at::linear(x, b.c_fc_w, b.c_fc_b);
+  if (quick_gelu_)
+    h.mul_(at::sigmoid(h * 1.702));  // OpenAI's QuickGELU
+  else
+    h = at::gelu(h);  // exact (erf) GELU, nn.GELU's default
+  return at::linear(h, b.c_proj_w, b.c_proj_b);
+}
+
+at::Tensor NativeClip::run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask, const at::Tensor& rows) const {
+  const size_t last = tower.blocks.size() - 1;
+  for (size_t i = 0; i < last; ++i) {
+    const Block& b = tower.blocks[i];
+    x = x + attention(b, layer_norm(x, b.ln_1_w, b.ln_1_b), tower.heads, mask, at::Tensor());
+    x = x + mlp(b, layer_norm(x, b.ln_2_w, b.ln_2_b));
+  }
+  // Nothing reads the last block's other positions: an exact saving of most of
+  // its work (all but the keys and values).
+  const Block& b = tower.blocks[last];
+  const int64_t n = x.size(0), len = x.size(1), width = x.size(2);
+  at::Tensor out = x.reshape({n * len, width}).index_select(0, at::arange(n, rows.options()) * len + rows);
+  out = out + attention(b, layer_norm(x, b.ln_1_w, b.ln_1_b), tower.heads, mask, rows);
+  return out + mlp(b, layer_norm(out, b.ln_2_w, b.ln_2_b));
+}
+
+at::Tensor NativeClip::encode_images(const at::Tensor& images) const {
+  const int64_t n = images.size(0), p = arch_.patch_size, grid = arch_.image_resolution / arch_.patch_size;
+  const int64_t width = arch_.vision_width;
+  // n x 3 x R x R -> n x (grid * grid) x (3 * p * p), patches in row-major order like conv1's output.
+  const at::Tensor patches = images.to(device_, at::kFloat)
+                                 .view({n, 3, grid, p, grid, p})
+                                 .permute({0, 2, 4, 1, 3, 5})
+                                 .reshape({n, grid * grid, 3 * p * p});
+  at::Tensor x = at::cat({class_embedding_.view({1, 1, width}).expand({n, 1, width}), at::matmul(patches, patch_w_)}, 1);
+  x = layer_norm(x + vision_pos_, ln_pre_w_, ln_pre_b_);
+  const at::Tensor class_token = at::zeros({n}, at::TensorOptions().dtype(at::kLong).device(device_));
+  x = run_tower(vision_, x, at::Tensor(), class_token);  // n x width
+  x = layer_norm(x, ln_post_w_, ln_post_b_);
+  return l2_normalise(at::matmul(x, vision_proj_));
+}
+
+at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_at_eot) const {
+  const at::Tensor tokens = tokens_in.to(device_, at::kLong);
+  // CLIP takes the features at the end-of-text token, the largest id.
+  const at::Tensor eot = tokens.argmax(-1);
+  // Under the causal mask no position sees a later one, so positions after the
+  // batch's last end-of-text token change nothing that is read out.
+  const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
+  at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
+  x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width
+  x = layer_norm(x, ln_final_w_, ln_final_b_);
+  return l2_normalise(at::matmul(x, text_proj_));
+}
+
+}  // namespace imgsearchd

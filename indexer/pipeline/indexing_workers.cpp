@@ -1,0 +1,142 @@
+#include "indexer/pipeline/indexing_workers.h"
+
+#include <limits>
+#include <utility>
+
+#include "indexer/scan/content_hash.h"
+
+namespace imgsearchd::indexing {
+namespace {
+
+WorkItem item_for(WorkItem::Kind kind, const WorkFile& file) {
+  WorkItem item;
+  item.kind = kind;
+  item.path = file.path;
+  item.signature = file.signature;
+  item.known = file.known;
+  return item;
+}
+
+// A permission problem is fixed with chmod, which changes no part of the stat
+// signature; a signature no scan can produce makes the next run retry it
+// (cheaply: opening the file fails at once).
+StatSignature retry_next_run(StatSignature signature) {
+  signature.size = std::numeric_limits<uint64_t>::max();
+  return signature;
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(const std::vector<WorkFile>& work, const std::filesystem::path& catalog_file, ModelId model,
+                       const PreprocessOptions& preprocess, int threads, ContentClaims& claims,
+                       BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop)
+    : work_(work),
+      catalog_file_(catalog_file),
+      model_(model),
+      preprocess_(preprocess),
+      queue_(queue),
+      stop_(stop),
+      claims_(claims) {
+  if (threads < 1) threads = 1;
+  running_ = threads;
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run_worker(); });
+}
+
+WorkerPool::~WorkerPool() {
+  abort_ = true;
+  queue_.close();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void WorkerPool::join() {
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  std::lock_guard<std::mutex> lock(error_mutex_);
+  if (error_) std::rethrow_exception(error_);
+}
+
+bool WorkerPool::stopping() const { return abort_.load() || (stop_ && stop_->load()); }
+
+void WorkerPool::run_worker() {
+  try {
+    // One connection per thread: a Catalog is not shared between threads.
+    const Catalog reader = Catalog::open_read_only(catalog_file_);
+    for (size_t i = next_++; i < work_.size() && !stopping(); i = next_++) process(work_[i], reader);
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    abort_ = true;
+  }
+  if (--running_ == 0) queue_.close();
+}
+
+void WorkerPool::process(const WorkFile& file, const Catalog& reader) {
+  FileHashResult hashed = hash_file(file.path);
+  if (!hashed.ok()) {
+    switch (hashed.error) {
+      case HashError::vanished:
+        queue_.push(item_for(WorkItem::Kind::vanished, file));
+        return;
+      case HashError::changed_while_reading:
+        queue_.push(item_for(WorkItem::Kind::deferred, file));
+        return;
+      case HashError::unreadable: {
+        WorkItem failed = item_for(WorkItem::Kind::failed, file);
+        failed.signature = retry_next_run(file.signature);
+        failed.reason = hashed.message;
+        queue_.push(std::move(failed));
+        return;
+      }
+      case HashError::not_a_regular_file:
+      case HashError::none:
+        break;
+    }
+    WorkItem failed = item_for(WorkItem::Kind::failed, file);
+    failed.reason = hashed.message;
+    queue_.push(std::move(failed));
+    return;
+  }
+  ++hashed_;
+
+  WorkItem item = item_for(WorkItem::Kind::attach, file);
+  item.signature = hashed.file->signature;
+  item.hash = hashed.file->hash;
+  auto embedded = [&] {
+    const std::optional<ContentStatus> content = reader.find_content(item.hash, model_);
+    return content && content->has_embedding;
+  };
+  if (embedded()) {
+    queue_.push(std::move(item));  // a rename, move, copy or a file coming back: no model time
+    return;
+  }
+  if (!claims_.claim(item.hash)) {
+    item.kind = WorkItem::Kind::attach_after;  // another file of this run has this content
+    queue_.push(std::move(item));
+    return;
+  }
+  // The claim may have been released by a commit of this content since the
+  // first look; the catalogue then has it.
+  if (embedded()) {
+    claims_.release(item.hash);
+    queue_.push(std::move(item));
+    return;
+  }
+  ImageLoadResult loaded = load_image_for_clip(file.path, preprocess_);
+  if (loaded.ok()) {
+    item.kind = WorkItem::Kind::embed;
+    item.pixels = std::move(loaded.image->chw);
+  } else {
+    item.kind = WorkItem::Kind::failed;
+    item.claimed = true;
+    item.reason = std::move(loaded.error);
+  }
+  queue_.push(std::move(item));
+}
+
+}  // namespace imgsearchd::indexing

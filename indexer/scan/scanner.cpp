@@ -1,0 +1,500 @@
+#include "indexer/scan/scanner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <unordered_set>
+
+#include "indexer/scan/stat_signature.h"
+
+namespace imgsearchd {
+
+const std::vector<std::string>& default_image_extensions() {
+  static const std::vector<std::string> extensions{"jpg", "jpeg", "png",  "webp", "gif", "bmp",
+                                                   "tif", "tiff", "heic", "heif", "avif"};
+  return extensions;
+}
+
+const std::vector<std::string>& clutter_names() {
+  static const std::vector<std::string> names{
+      ".DS_Store", "._*", "@eaDir", ".thumbnails", "System Volume Information", "$RECYCLE.BIN",
+      ".Trashes",  ".Spotlight-V100", ".fseventsd", ".AppleDouble", "lost+found"};
+  return names;
+}
+
+std::vector<std::string> ScanSummary::unlisted_folders() const {
+  std::vector<std::string> folders;
+  for (const ScanWarning& warning : warnings) {
+    if (warning.kind == ScanWarning::Kind::unlisted_folder) folders.push_back(warning.path);
+  }
+  return folders;
+}
+
+namespace {
+
+bool has_glob_characters(const std::string& pattern) {
+  return pattern.find_first_of("*?[\\") != std::string::npos;
+}
+
+// Glob patterns as described in scanner.h. fnmatch does the matching of one
+// component; `**` and the anchoring rules are done here (no library offers
+// both with these semantics).
+class PatternSet {
+ public:
+  PatternSet(const std::vector<std::string>& patterns, const char* option_name) {
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      std::string_view text = patterns[i];
+      while (!text.empty() && text.back() == '/') text.remove_suffix(1);
+      const bool anchored = text.find('/') != std::string_view::npos;  // a leading '/' anchors too
+      while (!text.empty() && text.front() == '/') text.remove_prefix(1);
+      if (text.empty()) {
+        throw ScanError(std::string(option_name) + " pattern " + std::to_string(i + 1) + " (\"" + patterns[i] +
+                        "\") is empty: expected a glob such as \"*.jpg\" or \"2019/**\"");
+      }
+      if (!anchored) {
+        name_patterns_.emplace_back(text);
+        continue;
+      }
+      std::vector<std::string> components;
+      size_t start = 0;
+      for (;;) {
+        const size_t slash = text.find('/', start);
+        const std::string_view component = text.substr(start, slash - start);
+        // "a//b" means "a/b"; "**/**" means "**".
+        if (!component.empty() && !(component == "**" && !components.empty() && components.back() == "**")) {
+          components.emplace_back(component);
+        }
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+      }
+      anchored_patterns_.push_back(std::move(components));
+    }
+  }
+
+  bool empty() const { return name_patterns_.empty() && anchored_patterns_.empty(); }
+
+  // `name` is the entry's own name, `relative` its path below the root.
+  bool matches(const char* name, std::string_view relative) const {
+    for (const std::string& pattern : name_patterns_) {
+      if (::fnmatch(pattern.c_str(), name, 0) == 0) return true;
+    }
+    if (anchored_patterns_.empty()) return false;
+    components_.clear();
+    size_t start = 0;
+    for (;;) {
+      const size_t slash = relative.find('/', start);
+      components_.push_back(relative.substr(start, slash - start));
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+    for (const auto& pattern : anchored_patterns_) {
+      if (match_from(pattern, 0, 0)) return true;
+    }
+    return false;
+  }
+
+ private:
+  bool match_from(const std::vector<std::string>& pattern, size_t p, size_t c) const {
+    if (p == pattern.size()) return c == components_.size();
+    if (pattern[p] == "**") {
+      for (size_t next = c; next <= components_.size(); ++next) {
+        if (match_from(pattern, p + 1, next)) return true;
+      }
+      return false;
+    }
+    if (c == components_.size()) return false;
+    scratch_.assign(components_[c]);  // fnmatch needs a terminated string
+    return ::fnmatch(pattern[p].c_str(), scratch_.c_str(), 0) == 0 && match_from(pattern, p + 1, c + 1);
+  }
+
+  std::vector<std::string> name_patterns_;
+  std::vector<std::vector<std::string>> anchored_patterns_;
+  // Reused between calls so matching allocates nothing once warm.
+  mutable std::vector<std::string_view> components_;
+  mutable std::string scratch_;
+};
+
+class ExtensionFilter {
+ public:
+  explicit ExtensionFilter(const std::vector<std::string>& extensions) {
+    for (size_t i = 0; i < extensions.size(); ++i) {
+      std::string extension = extensions[i];
+      if (!extension.empty() && extension.front() == '.') extension.erase(0, 1);
+      if (extension.empty() || extension.find('/') != std::string::npos) {
+        throw ScanError("extension " + std::to_string(i + 1) + " (\"" + extensions[i] +
+                        "\") is not usable: expected a file name extension such as \"jpg\"");
+      }
+      extensions_.push_back(std::move(extension));
+    }
+  }
+
+  bool matches(const char* name, size_t length) const {
+    if (extensions_.empty()) return true;
+    for (const std::string& extension : extensions_) {
+      const size_t n = extension.size();
+      if (length > n && name[length - n - 1] == '.' && ::strcasecmp(name + length - n, extension.c_str()) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::string> extensions_;
+};
+
+class ClutterFilter {
+ public:
+  ClutterFilter() {
+    for (const std::string& name : clutter_names()) {
+      (has_glob_characters(name) ? globs_ : literals_).push_back(name);
+    }
+  }
+
+  bool matches(const char* name) const {
+    for (const std::string& literal : literals_) {
+      if (std::strcmp(literal.c_str(), name) == 0) return true;
+    }
+    for (const std::string& glob : globs_) {
+      if (::fnmatch(glob.c_str(), name, 0) == 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::string> literals_;
+  std::vector<std::string> globs_;
+};
+
+struct FileIdentity {
+  uint64_t device;
+  uint64_t inode;
+  bool operator==(const FileIdentity& o) const { return device == o.device && inode == o.inode; }
+};
+
+struct FileIdentityHash {
+  size_t operator()(const FileIdentity& id) const {
+    return std::hash<uint64_t>()(id.inode * 0x9e3779b97f4a7c15ULL ^ id.device);
+  }
+};
+
+using IdentitySet = std::unordered_set<FileIdentity, FileIdentityHash>;
+
+// Appends "/name" to a folder path ("/" itself takes no second slash).
+void append_child(std::string& path, const char* name, size_t length) {
+  if (path.empty() || path.back() != '/') path.push_back('/');
+  path.append(name, length);
+}
+
+std::string normalized_root(const std::filesystem::path& root, size_t index) {
+  if (root.empty()) throw ScanError("scan root " + std::to_string(index + 1) + " is empty: expected a folder path");
+  std::string text = std::filesystem::absolute(root).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+struct FolderCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+// A folder waiting to be listed.
+struct PendingFolder {
+  std::string path;
+  size_t root_index = 0;
+  size_t relative_offset = 0;  // where the path below the root starts in `path`
+  bool included = false;       // it or a folder above it matched an include pattern (or there are none)
+  bool through_link = false;   // reached by following a link: open it following links
+};
+
+// A symbolic link, followed once every root has been walked directly.
+struct PendingLink {
+  std::string path;
+  size_t root_index = 0;
+  size_t relative_offset = 0;
+  size_t name_offset = 0;
+  bool parent_included = false;
+};
+
+// One listed entry of a folder: its name lives in Walker::names_.
+struct FolderEntry {
+  uint32_t name_offset;
+  uint32_t name_length;
+  unsigned char type;  // d_type
+};
+
+class Walker {
+ public:
+  Walker(const ScanOptions& options, const ScanCallback& on_file)
+      : options_(options),
+        on_file_(on_file),
+        extensions_(options.extensions),
+        include_(options.include, "include"),
+        exclude_(options.exclude, "exclude") {}
+
+  ScanSummary run() {
+    for (size_t i = 0; i < options_.roots.size(); ++i) {
+      summary_.roots.push_back(normalized_root(options_.roots[i], i));
+      if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem);
+    }
+    for (size_t i = summary_.roots.size(); i-- > 0;) {
+      PendingFolder root;
+      root.path = summary_.roots[i];
+      root.root_index = i;
+      root.relative_offset = root.path == "/" ? 1 : root.path.size() + 1;
+      root.included = include_.empty();
+      root.through_link = true;  // a root may itself be a link to a folder
+      folders_.push_back(std::move(root));
+    }
+    size_t next_link = 0;
+    while (!summary_.stopped) {
+      if (!folders_.empty()) {
+        PendingFolder folder = std::move(folders_.back());
+        folders_.pop_back();
+        list_folder(folder);
+      } else if (next_link < links_.size()) {
+        follow_link(links_[next_link++]);
+      } else {
+        break;
+      }
+    }
+    return std::move(summary_);
+  }
+
+ private:
+  void warn(ScanWarning::Kind kind, const std::string& path, const std::string& what) {
+    summary_.warnings.push_back(ScanWarning{kind, path, path + ": " + what});
+  }
+
+  bool skipped_by_name(const char* name) const {
+    if (options_.skip_hidden && name[0] == '.') return true;
+    return options_.skip_clutter && clutter_.matches(name);
+  }
+
+  // Reports a file once, whichever path reached it first.
+  void report(const std::string& path, size_t root_index, const struct stat& st) {
+    if (!seen_files_.insert(FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)})
+             .second) {
+      return;
+    }
+    file_.path.assign(path);
+    file_.signature = stat_signature_of(st);
+    file_.root_index = root_index;
+    ++summary_.files;
+    if (!on_file_(file_)) summary_.stopped = true;
+  }
+
+  // Opens and lists one folder, reports its files, queues its sub-folders and links.
+  void list_folder(const PendingFolder& folder) {
+    const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (folder.through_link ? 0 : O_NOFOLLOW);
+    const int fd = ::open(folder.path.c_str(), flags);
+    if (fd < 0) {
+      const int error = errno;
+      // Gone since it was listed, or replaced by a link: nothing to report.
+      if (error == ENOENT || error == ENOTDIR || (error == ELOOP && !folder.through_link)) return;
+      warn(ScanWarning::Kind::unlisted_folder, folder.path, std::string("cannot open folder: ") + std::strerror(error));
+      return;
+    }
+    struct stat folder_stat;
+    if (::fstat(fd, &folder_stat) != 0 ||
+        !seen_folders_.insert(FileIdentity{static_cast<uint64_t>(folder_stat.st_dev),
+                                           static_cast<uint64_t>(folder_stat.st_ino)})
+             .second) {
+      ::close(fd);  // already walked under another path (a link, a loop, nested roots)
+      return;
+    }
+    // Closed on every way out, a throwing callback included.
+    std::unique_ptr<DIR, FolderCloser> folder_stream(::fdopendir(fd));
+    DIR* dir = folder_stream.get();
+    if (dir == nullptr) {
+      const int error = errno;
+      ::close(fd);
+      warn(ScanWarning::Kind::unlisted_folder, folder.path, std::string("cannot list folder: ") + std::strerror(error));
+      return;
+    }
+    ++summary_.folders;
+    read_entries(dir, folder.path);
+
+    std::string& path = path_;
+    path.assign(folder.path);
+    const size_t base_length = path.size();
+    new_folders_.clear();
+    for (const FolderEntry& entry : entries_) {
+      const char* name = names_.data() + entry.name_offset;
+      path.resize(base_length);
+      append_child(path, name, entry.name_length);
+      const std::string_view relative = std::string_view(path).substr(folder.relative_offset);
+
+      unsigned char type = entry.type;
+      struct stat st;
+      bool have_stat = false;
+      if (type == DT_UNKNOWN || type == DT_REG) {
+        if (type == DT_REG && !extensions_.matches(name, entry.name_length)) continue;
+        if (::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          const int error = errno;
+          if (error != ENOENT) {
+            warn(ScanWarning::Kind::unreadable_entry, path, std::string("cannot stat: ") + std::strerror(error));
+          }
+          continue;
+        }
+        have_stat = true;
+        type = S_ISREG(st.st_mode)   ? DT_REG
+               : S_ISDIR(st.st_mode) ? DT_DIR
+               : S_ISLNK(st.st_mode) ? DT_LNK
+                                     : DT_FIFO;  // stands for every other kind here
+      }
+
+      if (type == DT_DIR) {
+        if (exclude_.matches(name, relative)) continue;
+        PendingFolder child;
+        child.path = path;
+        child.root_index = folder.root_index;
+        child.relative_offset = folder.relative_offset;
+        child.included = folder.included || include_.matches(name, relative);
+        new_folders_.push_back(std::move(child));
+      } else if (type == DT_LNK) {
+        if (!options_.follow_symlinks) continue;
+        links_.push_back(PendingLink{path, folder.root_index, folder.relative_offset, path.size() - entry.name_length,
+                                     folder.included});
+      } else if (type == DT_REG) {
+        if (!extensions_.matches(name, entry.name_length) || exclude_.matches(name, relative)) continue;
+        if (!folder.included && !include_.matches(name, relative)) continue;
+        if (!have_stat && ::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          const int error = errno;
+          if (error != ENOENT) {
+            warn(ScanWarning::Kind::unreadable_entry, path, std::string("cannot stat: ") + std::strerror(error));
+          }
+          continue;
+        }
+        if (!S_ISREG(st.st_mode)) continue;  // replaced since it was listed
+        report(path, folder.root_index, st);
+        if (summary_.stopped) break;
+      } else if (extensions_.matches(name, entry.name_length) && !exclude_.matches(name, relative)) {
+        warn(ScanWarning::Kind::not_a_regular_file, path, "not a regular file (a FIFO, socket or device), skipped");
+      }
+    }
+    folder_stream.reset();
+
+    // Depth first, in name order: the stack pops the first sub-folder next.
+    for (auto it = new_folders_.rbegin(); it != new_folders_.rend(); ++it) folders_.push_back(std::move(*it));
+  }
+
+  // Reads every entry, dropping hidden and clutter names, then sorts by name.
+  void read_entries(DIR* dir, const std::string& folder_path) {
+    names_.clear();
+    entries_.clear();
+    for (;;) {
+      errno = 0;
+      const dirent* entry = ::readdir(dir);
+      if (entry == nullptr) {
+        if (errno != 0) {
+          warn(ScanWarning::Kind::unlisted_folder, folder_path,
+               std::string("listing stopped early: ") + std::strerror(errno));
+        }
+        break;
+      }
+      const char* name = entry->d_name;
+      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      if (skipped_by_name(name)) continue;
+      const size_t length = std::strlen(name);
+      entries_.push_back(FolderEntry{static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(length), entry->d_type});
+      names_.append(name, length + 1);  // keep the terminator: fnmatch and fstatat need it
+    }
+    const char* names = names_.data();
+    std::sort(entries_.begin(), entries_.end(), [names](const FolderEntry& a, const FolderEntry& b) {
+      return std::strcmp(names + a.name_offset, names + b.name_offset) < 0;
+    });
+  }
+
+  void follow_link(const PendingLink& link) {
+    const char* name = link.path.c_str() + link.name_offset;
+    const std::string_view relative = std::string_view(link.path).substr(link.relative_offset);
+    struct stat st;
+    if (::stat(link.path.c_str(), &st) != 0) {
+      const int error = errno;
+      struct stat link_stat;
+      if (::lstat(link.path.c_str(), &link_stat) != 0) return;  // the link itself is gone
+      if (exclude_.matches(name, relative)) return;
+      warn(ScanWarning::Kind::broken_symlink, link.path,
+           error == ENOENT ? std::string("broken symbolic link: its target does not exist")
+                           : std::string("cannot follow symbolic link: ") + std::strerror(error));
+      return;
+    }
+    if (exclude_.matches(name, relative)) return;
+    if (S_ISDIR(st.st_mode)) {
+      PendingFolder folder;
+      folder.path = link.path;
+      folder.root_index = link.root_index;
+      folder.relative_offset = link.relative_offset;
+      folder.included = link.parent_included || include_.matches(name, relative);
+      folder.through_link = true;
+      folders_.push_back(std::move(folder));
+      return;
+    }
+    const size_t name_length = link.path.size() - link.name_offset;
+    if (!extensions_.matches(name, name_length)) return;
+    if (!S_ISREG(st.st_mode)) {
+      warn(ScanWarning::Kind::not_a_regular_file, link.path,
+           "symbolic link to something that is not a regular file, skipped");
+      return;
+    }
+    if (!link.parent_included && !include_.matches(name, relative)) return;
+    report(link.path, link.root_index, st);
+  }
+
+  const ScanOptions& options_;
+  const ScanCallback& on_file_;
+  ExtensionFilter extensions_;
+  PatternSet include_;
+  PatternSet exclude_;
+  ClutterFilter clutter_;
+
+  ScanSummary summary_;
+  std::vector<PendingFolder> folders_;      // the depth-first stack
+  std::vector<PendingFolder> new_folders_;  // sub-folders of the folder being listed
+  std::vector<PendingLink> links_;          // followed in the order found
+  IdentitySet seen_folders_;
+  IdentitySet seen_files_;
+
+  // Reused for every folder and file so the walk allocates little per file.
+  std::string names_;
+  std::vector<FolderEntry> entries_;
+  std::string path_;
+  ScannedFile file_;
+};
+
+}  // namespace
+
+std::optional<std::string> root_problem(const std::filesystem::path& root) {
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) return "scan root does not exist: " + root.string();
+    return "cannot access scan root " + root.string() + ": " + std::strerror(error);
+  }
+  if (!S_ISDIR(st.st_mode)) return "scan root is not a folder: " + root.string();
+  return std::nullopt;
+}
+
+ScanSummary scan(const ScanOptions& options, const ScanCallback& on_file) {
+  return Walker(options, on_file).run();
+}
+
+ScanResult scan_all(const ScanOptions& options) {
+  ScanResult result;
+  result.summary = scan(options, [&result](const ScannedFile& file) {
+    result.files.push_back(file);
+    return true;
+  });
+  return result;
+}
+
+}  // namespace imgsearchd

@@ -1,0 +1,192 @@
+#include "indexer/search/query_engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <utility>
+
+#include "indexer/image/image_loader.h"
+#include "indexer/scan/content_hash.h"
+#include "indexer/session/model_session.h"
+#include "store/core/errors.h"
+#include "store/data/data_dir.h"
+
+namespace imgsearchd {
+
+namespace fs = std::filesystem;
+
+void check_search_options(const SearchOptions& options, const SearchOptionNames& names) {
+  if (options.k < 1 || options.k > kMaxResultsPerPage) {
+    throw InvalidInput(std::string(names.k) + " must be between 1 and " + std::to_string(kMaxResultsPerPage) +
+                       ", got " + std::to_string(options.k));
+  }
+  if (options.offset > kMaxResultOffset) {
+    throw InvalidInput(std::string(names.offset) + " must be at most " + std::to_string(kMaxResultOffset) +
+                       ", got " + std::to_string(options.offset));
+  }
+  if (!std::isfinite(options.min_score)) {
+    throw InvalidInput(std::string(names.min_score) + " must be a number");
+  }
+}
+
+bool looks_like_image_id(const std::string& text) {
+  return !text.empty() && text.size() <= 19 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
+  const fs::path catalog_file = catalog_path(data_dir);
+  if (!fs::exists(catalog_file)) throw NotFound(kNothingIndexedYet);
+  const Catalog catalog = Catalog::open_read_only(catalog_file);
+  if (catalog.counts().files_ok == 0) throw NotFound(kNothingIndexedYet);
+
+  std::optional<ModelId> model;
+  std::string known;
+  for (const CatalogModel& candidate : catalog.models()) {
+    if (candidate.name == session.name() && candidate.fingerprint == session.info().fingerprint) model = candidate.id;
+    known += (known.empty() ? "" : ", ") + candidate.name;
+  }
+  if (!model) {
+    throw NotFound("nothing indexed yet with the model " + session.name() + " (the catalogue has " + known +
+                   "): run imgsearchd index DIR with this model, or choose one with --model");
+  }
+  OpenedIndex opened = VectorIndex::open(vector_index_path(data_dir, *model), catalog, *model);
+  if (opened.index.size() == 0) {
+    throw NotFound(std::string(kNothingIndexedYet) + " (with the model " + session.name() + ")");
+  }
+  return QueryIndex{*model, std::make_unique<VectorIndex>(std::move(opened.index))};
+}
+
+// Read-only catalogue connections, one per query in flight: a Catalog is one
+// SQLite connection and must be used by one thread at a time.
+class QueryEngine::ReaderPool {
+ public:
+  explicit ReaderPool(fs::path file) : file_(std::move(file)) {}
+
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, std::unique_ptr<Catalog> reader) : pool_(pool), reader_(std::move(reader)) {}
+    ~Lease() { pool_.give_back(std::move(reader_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    const Catalog& operator*() const { return *reader_; }
+    const Catalog* operator->() const { return reader_.get(); }
+
+   private:
+    ReaderPool& pool_;
+    std::unique_ptr<Catalog> reader_;
+  };
+
+  Lease borrow() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!idle_.empty()) {
+        std::unique_ptr<Catalog> reader = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(reader));
+      }
+    }
+    return Lease(*this, std::make_unique<Catalog>(Catalog::open_read_only(file_)));
+  }
+
+ private:
+  void give_back(std::unique_ptr<Catalog> reader) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(std::move(reader));
+  }
+
+  const fs::path file_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Catalog>> idle_;
+};
+
+QueryEngine::QueryEngine(fs::path catalog_file, const VectorIndex& index, ModelSession& session)
+    : index_(index), session_(session), readers_(std::make_unique<ReaderPool>(std::move(catalog_file))) {}
+
+QueryEngine::~QueryEngine() = default;
+
+ModelId QueryEngine::model() const { return index_.model(); }
+
+std::vector<float> QueryEngine::text_embedding(const std::string& text) { return session_.embed_texts({text}); }
+
+std::vector<std::string> QueryEngine::paths_of(VectorId id) { return readers_->borrow()->paths_of(id); }
+
+SearchPage QueryEngine::page_of(const std::vector<float>& query, const SearchOptions& options,
+                                std::optional<VectorId> exclude) {
+  check_search_options(options);
+  if (query.size() != static_cast<size_t>(index_.dim())) {
+    throw InvalidInput("the query embedding has " + std::to_string(query.size()) + " values; the model's have " +
+                       std::to_string(index_.dim()));
+  }
+  // One more than the page tells whether another page follows.
+  const size_t wanted = options.offset + options.k + 1 + (exclude ? 1 : 0);
+  std::vector<SearchHit> hits = index_.search(query, wanted);
+  if (exclude) {
+    hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const SearchHit& hit) { return hit.id == *exclude; }),
+               hits.end());
+  }
+  // Hits come best first, so those under min_score are all at the end.
+  hits.erase(std::remove_if(hits.begin(), hits.end(),
+                            [&](const SearchHit& hit) { return hit.score < options.min_score; }),
+             hits.end());
+  SearchPage page;
+  page.excluded = exclude;
+  const ReaderPool::Lease reader = readers_->borrow();
+  for (size_t i = options.offset; i < hits.size() && page.hits.size() < options.k; ++i) {
+    page.hits.push_back(Hit{hits[i].id, hits[i].score, reader->paths_of(hits[i].id)});
+  }
+  if (hits.size() > options.offset + options.k) page.next_offset = options.offset + options.k;
+  return page;
+}
+
+SearchPage QueryEngine::by_text(const std::string& text, const SearchOptions& options) {
+  check_search_options(options);
+  return page_of(text_embedding(text), options, std::nullopt);
+}
+
+SearchPage QueryEngine::by_embedding(const std::vector<float>& embedding, const SearchOptions& options,
+                                     std::optional<VectorId> exclude) {
+  return page_of(embedding, options, exclude);
+}
+
+SearchPage QueryEngine::by_id(VectorId id, const SearchOptions& options) {
+  check_search_options(options);
+  std::optional<std::vector<float>> vector = index_.reconstruct(id);
+  if (!vector) throw NotFound("no indexed image has the id " + std::to_string(id));
+  return page_of(*vector, options, id);
+}
+
+// The embedding of an image given as bytes whose content id is `id`: the
+// stored one for known content, else the model's.
+std::vector<float> QueryEngine::image_embedding(VectorId id, const void* data, size_t size, const std::string& name) {
+  if (std::optional<std::vector<float>> live = index_.reconstruct(id)) return std::move(*live);
+  if (std::optional<std::vector<float>> stored = readers_->borrow()->embedding(id, index_.model()))
+    return std::move(*stored);
+  ImageLoadResult loaded = load_image_for_clip(data, size, session_.preprocess(), name);
+  if (!loaded.ok()) throw InvalidInput("cannot search by this image: " + loaded.error);
+  return session_.model().encode_images(loaded.image->chw.data(), 1);
+}
+
+SearchPage QueryEngine::by_image_bytes(const void* data, size_t size, const std::string& name,
+                                       const SearchOptions& options) {
+  check_search_options(options);
+  if (size == 0) throw InvalidInput(name + " is empty: an image is needed");
+  const VectorId id = vector_id_for(hash_bytes(data, size));
+  return page_of(image_embedding(id, data, size, name), options, id);
+}
+
+SearchPage QueryEngine::by_image_file(const fs::path& file, const SearchOptions& options) {
+  check_search_options(options);
+  const std::string path = fs::absolute(file).lexically_normal().string();
+  if (std::optional<VectorId> id = readers_->borrow()->vector_id_of(path)) {
+    if (std::optional<std::vector<float>> vector = index_.reconstruct(*id)) return page_of(*vector, options, *id);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw NotFound(file.string() + " is neither an indexed id nor a readable image file");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return by_image_bytes(bytes.data(), bytes.size(), file.string(), options);
+}
+
+}  // namespace imgsearchd

@@ -1,0 +1,125 @@
+// The query engine: turns a query (a text, an image, an indexed id, an
+// embedding) into a page of hits with their paths. The command line uses it
+// directly; the HTTP API uses the same engine inside the service.
+//
+//   QueryIndex opened = open_query_index(data_dir, session);  // or the service's live index
+//   QueryEngine engine(catalog_file, opened.index, session);
+//   SearchPage page = engine.by_text("a red bicycle at night", {.k = 20});
+//
+// Threads: every method may be called from many threads at once. Each
+// concurrent query borrows its own read-only catalogue connection (SQLite
+// WAL: it sees the last completed commit), the vector index serialises its
+// own updates, and the model is safe to share.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/catalog/catalog.h"
+#include "store/core/content_id.h"
+#include "store/faiss/vector_index.h"
+
+namespace imgsearchd {
+
+class ModelSession;
+
+// Limits every front end applies the same way.
+constexpr size_t kMaxResultsPerPage = 1000;  // k
+constexpr size_t kMaxResultOffset = 100'000;  // offset
+
+struct SearchOptions {
+  size_t k = 10;            // hits per page, 1 .. kMaxResultsPerPage
+  size_t offset = 0;        // hits to skip first (paging), 0 .. kMaxResultOffset
+  float min_score = -1.0f;  // leave out hits scoring below this (cosine similarity, -1 .. 1)
+};
+
+// What each front end calls the options in its messages ("-k" on the
+// command line, "k" in the API).
+struct SearchOptionNames {
+  const char* k = "k";
+  const char* offset = "offset";
+  const char* min_score = "min_score";
+};
+
+// Throws InvalidInput naming the parameter when an option is out of range
+// (min_score need only be a number: above 1 simply matches nothing).
+void check_search_options(const SearchOptions& options, const SearchOptionNames& names = {});
+
+struct Hit {
+  VectorId id = 0;
+  float score = 0;                 // cosine similarity
+  std::vector<std::string> paths;  // every indexed copy, sorted; empty if the last one went meanwhile
+};
+
+struct SearchPage {
+  std::vector<Hit> hits;
+  // Where the next page starts, or nothing when this page is the last.
+  std::optional<size_t> next_offset;
+  // The query image's own id, left out of the hits (image queries).
+  std::optional<VectorId> excluded;
+};
+
+// The vector index a query uses when no service shares its own: the data
+// folder's index file for the session's model, rebuilt from the catalogue
+// if stale.
+struct QueryIndex {
+  ModelId model = 0;
+  std::unique_ptr<VectorIndex> index;
+};
+
+// Opens the catalogue read-only and the index of `session`'s model. Throws
+// NotFound when nothing is indexed yet, or nothing with this model (the
+// message names the models the catalogue does have and how to choose one).
+QueryIndex open_query_index(const std::filesystem::path& data_dir, ModelSession& session);
+
+class QueryEngine {
+ public:
+  // `catalog_file`: the catalogue readers are opened on. `index` and
+  // `session` must outlive the engine.
+  QueryEngine(std::filesystem::path catalog_file, const VectorIndex& index, ModelSession& session);
+  ~QueryEngine();
+  QueryEngine(const QueryEngine&) = delete;
+  QueryEngine& operator=(const QueryEngine&) = delete;
+
+  ModelId model() const;
+
+  // Text -> images.
+  SearchPage by_text(const std::string& text, const SearchOptions& options);
+  // A query vector of the model's dimension (normalised here); `exclude` is left out.
+  SearchPage by_embedding(const std::vector<float>& embedding, const SearchOptions& options,
+                          std::optional<VectorId> exclude = std::nullopt);
+  // Images like an indexed image, itself left out. Throws NotFound for an unknown id.
+  SearchPage by_id(VectorId id, const SearchOptions& options);
+  // Images like an image given as bytes (an upload). Known content uses its
+  // stored embedding and is left out of the results; new content is
+  // embedded now. Throws InvalidInput naming `name` when the bytes are not
+  // an image.
+  SearchPage by_image_bytes(const void* data, size_t size, const std::string& name, const SearchOptions& options);
+  // Images like a file: an indexed path, or any image file. Left out like by_image_bytes.
+  SearchPage by_image_file(const std::filesystem::path& file, const SearchOptions& options);
+
+  // The normalised embedding of a text (for callers that combine vectors).
+  std::vector<float> text_embedding(const std::string& text);
+
+  // Paths of an indexed image (sorted), empty when unknown.
+  std::vector<std::string> paths_of(VectorId id);
+
+ private:
+  class ReaderPool;
+  SearchPage page_of(const std::vector<float>& query, const SearchOptions& options, std::optional<VectorId> exclude);
+  std::vector<float> image_embedding(VectorId id, const void* data, size_t size, const std::string& name);
+
+  const VectorIndex& index_;
+  ModelSession& session_;
+  std::unique_ptr<ReaderPool> readers_;
+};
+
+// True for text that reads as an image id (decimal digits, at most 19).
+bool looks_like_image_id(const std::string& text);
+
+}  // namespace imgsearchd

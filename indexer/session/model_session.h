@@ -1,0 +1,49 @@
+// Everything that turns images and text into embeddings, set up together:
+// the CLIP model, its tokenizer and the preprocessing its weights call for.
+// Commands, the indexer and (later) the HTTP API share one of these.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "indexer/model/clip_model.h"
+#include "indexer/image/image_loader.h"
+#include "indexer/tokenizer/tokenizer.h"
+
+namespace imgsearchd {
+
+struct ModelSessionOptions {
+  std::string model;                  // a known name or a weights file path
+  std::filesystem::path models_dir;   // where known names are looked up
+  ModelOptions runtime;               // device, threads
+  std::filesystem::path vocabulary;   // empty = the shipped vocabulary
+  uint64_t max_pixels = 178'956'970;
+};
+
+class ModelSession {
+ public:
+  // Throws ModelError / TokenizerError with a message naming what is missing.
+  explicit ModelSession(const ModelSessionOptions& options);
+
+  const ModelInfo& info() const { return model_->info(); }
+  const std::filesystem::path& weights() const { return weights_; }
+  const PreprocessOptions& preprocess() const { return preprocess_; }
+  // A short name for the catalogue and logs: the known name or the file stem.
+  const std::string& name() const { return name_; }
+  ClipModel& model() { return *model_; }
+
+  // One L2-normalised embedding per text.
+  std::vector<float> embed_texts(const std::vector<std::string>& texts);
+
+ private:
+  std::filesystem::path weights_;
+  std::string name_;
+  std::unique_ptr<ClipModel> model_;
+  std::unique_ptr<ClipTokenizer> tokenizer_;
+  PreprocessOptions preprocess_;
+};
+
+}  // namespace imgsearchd

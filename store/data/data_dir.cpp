@@ -1,0 +1,64 @@
+#include "store/data/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace imgsearchd {
+
+namespace fs = std::filesystem;
+
+fs::path catalog_path(const fs::path& data_dir) { return data_dir / "catalog.db"; }
+
+fs::path vector_index_path(const fs::path& data_dir, ModelId model) {
+  return data_dir / ("index-" + std::to_string(model) + ".faiss");
+}
+
+namespace {
+
+// The process id the holder wrote, or empty.
+std::string holder_of(int fd) {
+  char text[32] = {};
+  const ssize_t got = ::pread(fd, text, sizeof text - 1, 0);
+  if (got <= 0) return {};
+  std::string pid(text, static_cast<size_t>(got));
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid;
+}
+
+}  // namespace
+
+WriterLock WriterLock::acquire(const fs::path& data_dir) {
+  fs::create_directories(data_dir);
+  const fs::path file = data_dir / "writer.lock";
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    const std::string holder = holder_of(fd);
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      throw WriterLockBusy("another imgsearchd" + (holder.empty() ? "" : " (process " + holder + ")") +
+                           " is indexing the catalogue in " + data_dir.string() + " (it holds " + file.string() +
+                           "); wait for it to finish, or stop it, and try again");
+    }
+    throw std::system_error(error, std::generic_category(), "cannot lock " + file.string());
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // Only the message for others would lack the pid: not worth failing for.
+  }
+  return WriterLock(fd);
+}
+
+WriterLock::WriterLock(WriterLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+WriterLock::~WriterLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+}  // namespace imgsearchd

@@ -1,0 +1,51 @@
+// The files of a data folder and the lock that makes one process its writer:
+//
+//   <data_dir>/catalog.db             the SQLite catalogue (source of truth)
+//   <data_dir>/index-<model id>.faiss the vector index of one model (a cache:
+//                                     one per model, so switching back needs
+//                                     no rebuild)
+//   <data_dir>/writer.lock            held (flock) by the one process that writes
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "store/catalog/catalog.h"
+
+namespace imgsearchd {
+
+std::filesystem::path catalog_path(const std::filesystem::path& data_dir);
+std::filesystem::path vector_index_path(const std::filesystem::path& data_dir, ModelId model);
+
+// What a user is told when there is nothing to search yet.
+inline const char* kNothingIndexedYet = "nothing indexed yet: run imgsearchd index DIR";
+
+// Another process writes this catalogue.
+class WriterLockBusy : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An exclusive flock on <data_dir>/writer.lock, held while this object
+// lives. The kernel releases it when the process ends, however it ends, so a
+// kill -9 never leaves a stale lock behind. The file records the holder's
+// process id for the message others get.
+class WriterLock {
+ public:
+  // Creates the data folder if needed. Throws WriterLockBusy at once (no
+  // waiting) if another process holds the lock, std::system_error if the
+  // file cannot be opened.
+  static WriterLock acquire(const std::filesystem::path& data_dir);
+
+  WriterLock(WriterLock&& other) noexcept;
+  WriterLock& operator=(WriterLock&&) = delete;
+  WriterLock(const WriterLock&) = delete;
+  ~WriterLock();
+
+ private:
+  explicit WriterLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+}  // namespace imgsearchd

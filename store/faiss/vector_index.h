@@ -1,0 +1,108 @@
+// The vector index: a FAISS IndexIDMap2 over an inner-product index of
+// L2-normalised vectors (so scores are cosine similarities), keyed by the
+// stable vector ids of store/content_id.h. It holds exactly the live
+// contents of one model and is a cache of the catalogue: its file records
+// the catalogue generation it reflects, and a file that is missing, stale
+// or corrupt is rebuilt from the catalogue (with a log line saying why).
+//
+// The pipeline's loop:
+//   auto [index, rebuilt, why] = VectorIndex::open(index_file, catalog, model);
+//   for each batch: index.apply(catalog.commit(batch));
+//   now and then, and at shutdown: index.save(index_file);
+//
+// Threads: every method may be called from any thread. Searches, reconstruct
+// and save share a lock and run concurrently; apply, add and remove take it
+// exclusively, and a waiting update goes before searches that arrive after
+// it (a search waits for at most one batch's update, an update is never
+// starved by searches). Call save from the thread that applies commits, so
+// no update waits behind a save (searches arriving then would wait too).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/catalog/catalog.h"
+#include "store/core/content_id.h"
+
+namespace imgsearchd {
+
+// How vectors are searched. Flat is exact. IVF or HNSW can be added here for
+// millions of images: IVF needs training at rebuild time, HNSW cannot remove
+// vectors (it would need tombstones and periodic rebuilds).
+enum class IndexKind : uint32_t { flat = 1 };
+
+struct SearchHit {
+  VectorId id = 0;
+  float score = 0;  // inner product of normalised vectors: cosine similarity in [-1, 1]
+};
+
+struct OpenedIndex;
+
+class VectorIndex {
+ public:
+  // An empty index of `dim`-dimensional vectors of `model`, at generation 0.
+  VectorIndex(ModelId model, int dim, IndexKind kind = IndexKind::flat);
+
+  // Loads `file` if it was saved for this catalogue and model at the
+  // catalogue's current generation with as many vectors as are live;
+  // otherwise rebuilds from the catalogue, logs why (missing, stale,
+  // corrupt) and, unless the catalogue was opened read-only, saves it.
+  // Throws std::invalid_argument for an unknown model.
+  static OpenedIndex open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
+                          IndexKind kind = IndexKind::flat);
+  // Every live vector of `model`, at the catalogue's generation.
+  static VectorIndex rebuild(const Catalog& catalog, ModelId model, IndexKind kind = IndexKind::flat);
+
+  VectorIndex(VectorIndex&&) noexcept;
+  VectorIndex& operator=(VectorIndex&&) noexcept;
+  ~VectorIndex();
+
+  ModelId model() const;
+  int dim() const;
+  IndexKind kind() const;
+  // The catalogue generation this index reflects.
+  uint64_t generation() const;
+  size_t size() const;
+
+  // Applies what a commit changed (removes the orphaned ids, adds those that
+  // became live) and takes its generation. Throws std::invalid_argument,
+  // changing nothing, if the commit is for another model or is not the one
+  // right after this index's generation (a commit was missed: the index
+  // must be opened again).
+  void apply(const CommitResult& commit);
+
+  // Low-level updates; they leave the generation as it is. Adding an id
+  // already present replaces its vector; removing an absent id does nothing.
+  // Vectors must have dim() values; they are normalised.
+  void add(const std::vector<LiveVector>& vectors);
+  void remove(const std::vector<VectorId>& ids);
+
+  // The k nearest vectors to `query` (normalised first), best first.
+  std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const;
+  bool contains(VectorId id) const;
+  // The stored vector of `id` (for "images like this indexed one").
+  std::optional<std::vector<float>> reconstruct(VectorId id) const;
+  std::vector<VectorId> ids() const;  // sorted
+
+  // Writes the index with its generation, model and catalogue id atomically:
+  // a temporary file, fsync, rename over `file`, fsync of the folder. A
+  // crash at any moment leaves the old file or the new one. Throws
+  // StoreError naming the file.
+  void save(const std::filesystem::path& file) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct OpenedIndex {
+  VectorIndex index;
+  bool rebuilt = false;
+  std::string reason;  // why it was rebuilt ("missing", "stale: ...", "corrupt: ..."); empty when loaded
+};
+
+}  // namespace imgsearchd
