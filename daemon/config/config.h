@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "indexer/image/image_loader.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -35,7 +36,7 @@ struct Config {
   } model;
 
   struct Images {
-    uint64_t max_pixels = 178'956'970;   // decompression-bomb guard
+    uint64_t max_pixels = kDefaultMaxPixels;  // decompression-bomb guard
   } images;
 
   struct Indexer {

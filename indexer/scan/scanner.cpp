@@ -195,11 +195,9 @@ void append_child(std::string& path, const char* name, size_t length) {
   path.append(name, length);
 }
 
-std::string normalized_root(const std::filesystem::path& root, size_t index) {
+std::string checked_root(const std::filesystem::path& root, size_t index) {
   if (root.empty()) throw ScanError("scan root " + std::to_string(index + 1) + " is empty: expected a folder path");
-  std::string text = std::filesystem::absolute(root).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
+  return normalized_root(root);
 }
 
 struct FolderCloser {
@@ -242,7 +240,7 @@ class Walker {
 
   ScanSummary run() {
     for (size_t i = 0; i < options_.roots.size(); ++i) {
-      summary_.roots.push_back(normalized_root(options_.roots[i], i));
+      summary_.roots.push_back(checked_root(options_.roots[i], i));
       if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem, ErrorKind::not_found);
     }
     for (size_t i = summary_.roots.size(); i-- > 0;) {
@@ -472,6 +470,12 @@ class Walker {
 };
 
 }  // namespace
+
+std::string normalized_root(const std::filesystem::path& root) {
+  std::string text = std::filesystem::absolute(root).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
 
 std::optional<std::string> root_problem(const std::filesystem::path& root) {
   struct stat st;
