@@ -21,7 +21,6 @@
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/session/model_session.h"
-#include "indexer/scan/scanner.h"
 #include "store/catalog/catalog.h"
 #include "store/core/errors.h"
 #include "store/faiss/vector_index.h"
@@ -65,18 +64,6 @@ std::vector<fs::path> roots_to_index(const IndexArguments& args, const Config& c
                                     : config.source_file.string()));
   }
   return roots;
-}
-
-// A root that cannot be scanned is an error when nothing was ever indexed
-// under it (a typo); otherwise it is an offline drive, which the pipeline
-// skips with a warning.
-void check_roots(const std::vector<fs::path>& roots, const Catalog& catalog) {
-  for (const fs::path& root : roots) {
-    const std::optional<std::string> problem = root_problem(root);
-    if (!problem) continue;
-    const std::string absolute = fs::absolute(root).lexically_normal().string();
-    if (catalog.paths_under(absolute).empty()) throw NotFound("cannot index: " + *problem);
-  }
 }
 
 IndexingOptions indexing_options(const Config& config, const std::vector<fs::path>& roots) {

@@ -15,6 +15,7 @@
 #include "indexer/pipeline/indexing_batcher.h"
 #include "indexer/pipeline/indexing_work.h"
 #include "indexer/pipeline/indexing_workers.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 namespace {
@@ -24,14 +25,6 @@ using indexing::WorkerPool;
 using indexing::WorkFile;
 using indexing::WorkItem;
 using Clock = std::chrono::steady_clock;
-
-// The same absolute form the scanner gives its roots, so the catalogue's
-// paths under a root start with it.
-std::string normalized_root(const std::filesystem::path& root) {
-  std::string text = std::filesystem::absolute(root).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
-}
 
 bool is_under(const std::string& path, const std::string& folder) {
   if (folder == "/") return true;
@@ -159,6 +152,13 @@ IndexingSummary run_indexing(const IndexingTarget& target, ClipModel& model, con
   summary.seconds = seconds();
   report();
   return summary;
+}
+
+void check_roots(const std::vector<std::filesystem::path>& roots, const Catalog& catalog) {
+  for (const std::filesystem::path& root : roots) {
+    const std::optional<std::string> problem = root_problem(root);
+    if (problem && catalog.paths_under(normalized_root(root)).empty()) throw NotFound("cannot index: " + *problem);
+  }
 }
 
 }  // namespace imgsearchd

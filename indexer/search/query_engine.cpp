@@ -64,9 +64,13 @@ std::string not_indexed_with(const ModelSession& session, const std::vector<Cata
 
 }  // namespace
 
+void require_catalog(const fs::path& data_dir) {
+  if (!fs::exists(catalog_path(data_dir))) throw NotFound(kNothingIndexedYet);
+}
+
 QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
+  require_catalog(data_dir);
   const fs::path catalog_file = catalog_path(data_dir);
-  if (!fs::exists(catalog_file)) throw NotFound(kNothingIndexedYet);
   const Catalog catalog = Catalog::open_read_only(catalog_file);
   if (catalog.counts().files_ok == 0) throw NotFound(kNothingIndexedYet);
 
