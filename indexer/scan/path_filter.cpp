@@ -243,4 +243,17 @@ bool PathFilter::enters_folder(std::string_view relative) const {
   return !skips_name(impl_->name.c_str()) && !excludes(impl_->name.c_str(), relative);
 }
 
+bool PathFilter::folder_included(std::string_view relative) const {
+  while (!relative.empty() && relative.back() == '/') relative.remove_suffix(1);
+  while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  if (includes_everything()) return true;
+  if (relative.empty()) return false;
+  bool included = false;
+  walk_folders_above(*this, relative, impl_->name, included);
+  if (included) return true;
+  const size_t slash = relative.rfind('/');
+  impl_->name.assign(relative.substr(slash == std::string_view::npos ? 0 : slash + 1));
+  return includes(impl_->name.c_str(), relative);
+}
+
 }  // namespace imgsearchd

@@ -66,6 +66,9 @@ class PathFilter {
   bool is_candidate_file(std::string_view relative) const;
   // A scan from the root would enter this folder. The root itself: true.
   bool enters_folder(std::string_view relative) const;
+  // This folder, or one above it, matches an include pattern (or there are
+  // none): every candidate file below it counts as included.
+  bool folder_included(std::string_view relative) const;
 
   // --- Step by step: `name` is the entry's own name (NUL-terminated),
   // `relative` its path below the root.
