@@ -89,7 +89,13 @@ struct InotifyWatcher::State {
   // limit is the reason).
   bool add_watch_locked(size_t root_index, const std::string& folder) {
     Root& root = roots[root_index];
-    if (paths.count(folder) != 0) return true;
+    auto known = paths.find(folder);
+    if (known != paths.end()) {
+      // Already watched: under another root (nested roots; the first keeps
+      // it, with its rules) or by an earlier walk.
+      if (folder == root.spec.path) root.wd = known->second;
+      return true;
+    }
     const bool pretend_full = options.testing.max_watches != 0 && watches_made >= options.testing.max_watches;
     const uint32_t mask = kWatchMask | (folder == root.spec.path ? 0 : IN_DONT_FOLLOW);
     const int wd = pretend_full ? -1 : ::inotify_add_watch(fd, folder.c_str(), mask);
@@ -101,7 +107,10 @@ struct InotifyWatcher::State {
       }
       return false;
     }
-    if (watches.count(wd) != 0) return true;  // the same folder under another root or path
+    if (watches.count(wd) != 0) {  // the same folder by another path (a bind mount, a link as root)
+      if (folder == root.spec.path) root.wd = wd;
+      return true;
+    }
     ++watches_made;
     watches.emplace(wd, Watch{root_index, folder});
     paths.emplace(folder, wd);
@@ -240,7 +249,16 @@ struct InotifyWatcher::State {
       return;
     }
     if (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
-      if (root.wd == event.wd) root_gone_locked(root_index);
+      if (root.wd == event.wd) {
+        root_gone_locked(root_index);
+      } else if (event.mask & IN_UNMOUNT) {
+        // A file system mounted below the root went away: the folder under
+        // it shows again, unwatched.
+        const std::string folder = found->second.path;
+        forget_watch_locked(event.wd);
+        add_tree_locked(root_index, folder);
+        queue.folder_changed(folder);
+      }
       return;  // a sub-folder's own move or delete comes from its parent too
     }
     if (event.len == 0) return;

@@ -456,6 +456,38 @@ TEST_F(WatcherTest, SeveralRootsAndMovesBetweenThem) {
   ASSERT_TRUE(wait_until([&] { return reported(root_ + "/a.jpg") && reported(second + "/a.jpg"); }));
 }
 
+TEST_F(WatcherTest, NestedRootsKeepTheirWatches) {
+  const std::string inner = root_ + "/inner";
+  write_file(inner + "/a.jpg");
+  WatcherOptions options = watcher_options();
+  options.roots.push_back(WatchRoot{inner, WatcherKind::inotify, CandidateRules{}});
+  start(options);
+  // Several root checks pass (every 100 ms); the shared watch must survive them.
+  const std::string first = inner + "/first.jpg";
+  write_file(first);
+  ASSERT_TRUE(wait_for_file(first));
+  const auto checks_end = WatchClock::now() + 5 * watcher_options().offline_check_interval;
+  while (WatchClock::now() < checks_end) take_one();
+  drain();
+  const std::string later = inner + "/later.jpg";
+  write_file(later);
+  ASSERT_TRUE(wait_for_file(later));
+  for (const RootWatchState& each : watcher_->states()) EXPECT_EQ(each.mode, RootWatchMode::inotify) << each.root;
+  EXPECT_TRUE(roots_.empty()) << "a nested root was taken for gone and rescanned: " << *roots_.begin();
+}
+
+TEST_F(WatcherTest, PolledRootGoneAndBackIsRescanned) {
+  write_file(root_ + "/a.jpg");
+  start(WatcherKind::poll);
+  fs::remove_all(root_);
+  ASSERT_TRUE(wait_until([&] { return state().mode == RootWatchMode::offline; }));
+  EXPECT_FALSE(reported(root_ + "/a.jpg")) << "an offline root's files were reported as removed";
+  write_file(root_ + "/b.jpg");
+  ASSERT_TRUE(wait_until([&] { return roots_.count(root_) != 0 && state().mode == RootWatchMode::poll; }));
+  write_file(root_ + "/c.jpg");
+  ASSERT_TRUE(wait_for_file(root_ + "/c.jpg"));
+}
+
 TEST_F(WatcherTest, IncludeAndExcludeRulesApply) {
   WatcherOptions options = watcher_options();
   options.roots[0].rules.exclude = {"**/raw/**"};
