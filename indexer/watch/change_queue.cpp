@@ -50,6 +50,7 @@ void ChangeQueue::file_changing(const std::string& path) {
   file.written = true;
   file.last_change = now;
   file.ready_at = now + quiet_period_locked(path);
+  note_ready_locked(file.ready_at);
   after_add_locked();
 }
 
@@ -59,6 +60,7 @@ void ChangeQueue::file_opened(const std::string& path) {
   auto pending = files_.find(path);
   if (pending != files_.end() && pending->second.written) {
     pending->second.ready_at = pending->second.last_change + quiet_period_locked(path);
+    note_ready_locked(pending->second.ready_at);
   }
 }
 
@@ -69,7 +71,7 @@ void ChangeQueue::file_closed_unwritten(const std::string& path) {
   auto pending = files_.find(path);
   if (pending != files_.end() && pending->second.written) {
     pending->second.ready_at = pending->second.last_change + quiet_period_locked(path);
-    changed_.notify_all();
+    note_ready_locked(pending->second.ready_at);
   }
 }
 
@@ -82,6 +84,7 @@ void ChangeQueue::file_complete(const std::string& path) {
   file.written = false;
   file.last_change = now;
   file.ready_at = now + options_.batch_delay;
+  note_ready_locked(file.ready_at);
   after_add_locked();
 }
 
@@ -93,6 +96,7 @@ void ChangeQueue::file_removed(const std::string& path) {
   file.written = false;
   file.last_change = now;
   file.ready_at = now + options_.batch_delay;
+  note_ready_locked(file.ready_at);
   after_add_locked();
 }
 
@@ -101,7 +105,7 @@ void ChangeQueue::folder_changed(const std::string& path) {
   const WatchClock::time_point ready_at = options_.now() + options_.batch_delay;
   auto [it, added] = folders_.emplace(path, ready_at);
   if (!added) it->second = std::min(it->second, ready_at);
-  changed_.notify_all();
+  note_ready_locked(ready_at);
 }
 
 void ChangeQueue::root_lost_events(const std::string& root) {
@@ -109,7 +113,7 @@ void ChangeQueue::root_lost_events(const std::string& root) {
   const WatchClock::time_point ready_at = options_.now() + options_.batch_delay;
   auto [it, added] = roots_.emplace(root, ready_at);
   if (!added) it->second = std::min(it->second, ready_at);
-  changed_.notify_all();
+  note_ready_locked(ready_at);
 }
 
 void ChangeQueue::forget_open_files() {
@@ -117,13 +121,22 @@ void ChangeQueue::forget_open_files() {
   open_counts_.clear();
   for (auto& [path, file] : files_) {
     if (file.written) file.ready_at = file.last_change + WatchClock::duration(options_.settle_delay);
+    note_ready_locked(file.ready_at);
   }
-  changed_.notify_all();
 }
 
 void ChangeQueue::after_add_locked() {
   if (files_.size() > options_.max_pending) collapse_pending_locked();
-  changed_.notify_all();
+}
+
+// Keeps earliest_ready_ a lower bound of every ready time, so pop() looks
+// through the pending entries only when one may be ready (not on every
+// event of a storm), and wakes pop() when the bound moves earlier.
+void ChangeQueue::note_ready_locked(WatchClock::time_point ready_at) {
+  if (ready_at < earliest_ready_) {
+    earliest_ready_ = ready_at;
+    changed_.notify_all();
+  }
 }
 
 // Every pending file becomes its folder: memory stays bounded by folders.
@@ -134,6 +147,7 @@ void ChangeQueue::collapse_pending_locked() {
     if (!added) it->second = std::min(it->second, ready_at);
   }
   files_.clear();
+  note_ready_locked(ready_at);
 }
 
 ChangeBatch ChangeQueue::take_ready_locked(WatchClock::time_point now) {
@@ -189,6 +203,7 @@ ChangeBatch ChangeQueue::take_ready_locked(WatchClock::time_point now) {
   drop_covered(batch.folders, folders, false);
   drop_covered(batch.files, roots, false);
   drop_covered(batch.files, folders, true);
+  earliest_ready_ = next_ready_locked();
   return batch;
 }
 
@@ -210,13 +225,16 @@ ChangeBatch ChangeQueue::pop(WatchClock::time_point deadline) {
   for (;;) {
     if (closed_) return {};
     const WatchClock::time_point now = options_.now();
-    ChangeBatch batch = take_ready_locked(now);
-    if (!batch.empty()) return batch;
+    if (now >= earliest_ready_) {
+      ChangeBatch batch = take_ready_locked(now);
+      if (!batch.empty()) return batch;
+    }
     if (now >= deadline) return {};
-    // Wake at the next ready time or the deadline, whichever is first, or on
-    // any new entry. The wait is on the real clock; an injected clock that
-    // runs differently only changes how often this loop looks.
-    const WatchClock::time_point next = std::min(next_ready_locked(), deadline);
+    // Wake at the next ready time or the deadline, whichever is first, or
+    // when an entry is due earlier. The wait is on the real clock; an
+    // injected clock that runs differently only changes how often this
+    // loop looks.
+    const WatchClock::time_point next = std::min(earliest_ready_, deadline);
     const auto wait = std::min<WatchClock::duration>(next - now, std::chrono::milliseconds(100));
     changed_.wait_for(lock, wait);
   }

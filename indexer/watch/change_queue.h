@@ -45,6 +45,10 @@ namespace imgsearchd {
 
 using WatchClock = std::chrono::steady_clock;
 
+// For the pipeline's changed-path entry point: `files` are files to check
+// (stat, then hash if their signature changed, or drop if gone); `folders`
+// and `roots` are subtrees to reconcile against the catalogue (a root:
+// the whole root, as the start-up reconcile does).
 struct ChangeBatch {
   std::vector<std::string> files;    // absolute, sorted, unique: may be new, modified or gone
   std::vector<std::string> folders;  // absolute, sorted: reconcile the whole subtree
@@ -104,6 +108,7 @@ class ChangeQueue {
 
   WatchClock::duration quiet_period_locked(const std::string& path) const;
   void after_add_locked();
+  void note_ready_locked(WatchClock::time_point ready_at);
   void collapse_pending_locked();
   ChangeBatch take_ready_locked(WatchClock::time_point now);
   WatchClock::time_point next_ready_locked() const;
@@ -115,6 +120,7 @@ class ChangeQueue {
   std::map<std::string, int> open_counts_;  // opens not yet matched by a close
   std::map<std::string, WatchClock::time_point> folders_;
   std::map<std::string, WatchClock::time_point> roots_;
+  WatchClock::time_point earliest_ready_ = WatchClock::time_point::max();  // a lower bound
   bool closed_ = false;
 };
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "indexer/watch/tree_walk.h"
+#include "indexer/watch/watch_log.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -54,6 +55,7 @@ struct Watch {
 
 struct InotifyWatcher::State {
   State(WatcherOptions o, ChangeQueue& q) : options(std::move(o)), queue(q), fallback(fallback_options(options), q) {
+    options.log = log_or_spdlog(std::move(options.log));
     for (const WatchRoot& root : options.roots) roots.emplace_back(root);
   }
 

@@ -8,7 +8,8 @@
 //   file IN_DELETE, IN_MOVED_FROM              -> file_removed
 //   folder IN_CREATE, IN_MOVED_TO              -> watch its subtree, folder_changed
 //   folder IN_DELETE, IN_MOVED_FROM            -> unwatch its subtree, folder_changed
-//   root IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT -> offline, root_lost_events
+//   root IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT -> offline (a root to rescan when back)
+//   sub-folder IN_UNMOUNT                      -> watch the folder shown again, folder_changed
 //   IN_Q_OVERFLOW                              -> root_lost_events for every root
 //
 // A rename within the roots is a removal of the old path and a completion of

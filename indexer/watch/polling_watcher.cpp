@@ -7,6 +7,7 @@
 
 #include "indexer/scan/stat_signature.h"
 #include "indexer/watch/tree_walk.h"
+#include "indexer/watch/watch_log.h"
 
 namespace imgsearchd {
 
@@ -25,6 +26,7 @@ struct PollingWatcher::Tree {
 
 PollingWatcher::PollingWatcher(WatcherOptions options, ChangeQueue& queue)
     : options_(std::move(options)), queue_(queue) {
+  options_.log = log_or_spdlog(std::move(options_.log));
   for (const WatchRoot& root : options_.roots) trees_.push_back(std::make_unique<Tree>(root, root.path));
 }
 

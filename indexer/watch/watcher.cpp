@@ -7,6 +7,7 @@
 #include "indexer/watch/inotify_watcher.h"
 #include "indexer/watch/polling_watcher.h"
 #include "indexer/watch/tree_walk.h"
+#include "indexer/watch/watch_log.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -53,6 +54,18 @@ size_t count_watchable_folders(const std::string& root, const PathFilter& filter
   return folders;
 }
 
+std::function<void(WatchLogLevel, const std::string&)> log_or_spdlog(
+    std::function<void(WatchLogLevel, const std::string&)> log) {
+  if (log) return log;
+  return [](WatchLogLevel level, const std::string& message) {
+    if (level == WatchLogLevel::warning) {
+      spdlog::warn("{}", message);
+    } else {
+      spdlog::info("{}", message);
+    }
+  };
+}
+
 namespace {
 
 // File systems whose changes made elsewhere inotify does not see.
@@ -77,15 +90,7 @@ bool is_network_file_system(const std::string& path) {
 class WatcherSet : public Watcher {
  public:
   WatcherSet(WatcherOptions options, ChangeQueue& queue) : options_(std::move(options)), queue_(queue) {
-    if (!options_.log) {
-      options_.log = [](WatchLogLevel level, const std::string& message) {
-        if (level == WatchLogLevel::warning) {
-          spdlog::warn("{}", message);
-        } else {
-          spdlog::info("{}", message);
-        }
-      };
-    }
+    options_.log = log_or_spdlog(std::move(options_.log));
     for (const WatchRoot& root : options_.roots) PathFilter check(root.rules);  // throws ScanError
   }
   ~WatcherSet() override { stop(); }

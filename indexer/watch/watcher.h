@@ -80,8 +80,8 @@ struct WatcherOptions {
   std::chrono::milliseconds poll_interval{10'000};
   // How often an offline root is looked for.
   std::chrono::milliseconds offline_check_interval{5'000};
-  // Where warnings (the watch limit) and notes (a root offline, back) go.
-  // Default: spdlog.
+  // Where warnings (the watch limit) and notes (a root offline, back) go,
+  // from the watcher's thread. Default: spdlog.
   std::function<void(WatchLogLevel, const std::string&)> log;
 
   // For tests only.
