@@ -30,9 +30,10 @@
 // (the pipeline follows it); changes behind a link to a folder are left to
 // the periodic reconcile scan.
 //
-// Changing the roots (SIGHUP): make and start a new watcher, then stop the
-// old one; the overlap only repeats a few reports, the pipeline finds nothing
-// to do for them.
+// Changing the roots (SIGHUP): stop the old watcher, make and start a new
+// one, then reconcile every root (a stat-only scan) to cover the moment
+// between them. (Starting the new one before stopping the old would need
+// every watch twice, which fails near the watch limit.)
 //
 // Thread-safety: start() and stop() from one thread (the owner's); states()
 // from any thread. Each watcher runs one thread of its own between start()
