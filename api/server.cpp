@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -107,6 +108,12 @@ int ApiServer::port() const { return impl_->port; }
 void ApiServer::Impl::configure() {
   const ApiOptions& options = state.options;
   http.set_payload_max_length(options.max_body_bytes);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a
+  // second service bind the same port and silently take half the requests.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}});
   const size_t threads = static_cast<size_t>(options.threads);
   const size_t queued = options.max_queued_connections;
