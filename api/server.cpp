@@ -85,6 +85,10 @@ ApiServer::ApiServer(ApiOptions options, ApiContext context) {
                        " is not a loopback address; set api.token or api.token_file to listen there (every request "
                        "will then need Authorization: Bearer TOKEN), or listen on 127.0.0.1");
   }
+  if (!api::is_loopback_host(options.host) && options.token.size() < kMinTokenLength) {
+    throw InvalidInput("api.token: a token to listen on " + options.host + " must be at least " +
+                       std::to_string(kMinTokenLength) + " characters long (e.g. openssl rand -hex 32)");
+  }
   if (options.threads < 1 || options.threads > 256) {
     throw InvalidInput("api.threads must be between 1 and 256, got " + std::to_string(options.threads));
   }

@@ -96,6 +96,24 @@ TEST(Access, ListenAddresses) {
   }
 }
 
+TEST(Access, TokenFromTheConfigOrAFile) {
+  const std::filesystem::path dir = std::filesystem::path(IMGSEARCHD_TEST_WORK_DIR) / "api-unit";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "token") << "  0123456789abcdef0123\n";
+  std::ofstream(dir / "empty") << "\n";
+  EXPECT_EQ(load_api_token("", ""), "");
+  EXPECT_EQ(load_api_token("inline", ""), "inline");
+  EXPECT_EQ(load_api_token("", dir / "token"), "0123456789abcdef0123");
+  EXPECT_THROW(load_api_token("inline", dir / "token"), InvalidInput);
+  EXPECT_THROW(load_api_token("", dir / "empty"), InvalidInput);
+  try {
+    load_api_token("", dir / "missing");
+    FAIL();
+  } catch (const InvalidInput& error) {
+    EXPECT_NE(std::string(error.what()).find((dir / "missing").string()), std::string::npos) << error.what();
+  }
+}
+
 TEST(Params, ImageIds) {
   EXPECT_EQ(api::parse_image_id("4073747244805229272"), 4073747244805229272LL);
   EXPECT_EQ(api::parse_image_id("9223372036854775807"), 9223372036854775807LL);

@@ -47,7 +47,14 @@ TEST_F(SecurityTest, RefusesToListenBeyondLoopbackWithoutAToken) {
   }
   ApiOptions with_token = default_options();
   with_token.host = "0.0.0.0";
-  with_token.token = "a-long-secret";
+  with_token.token = "short";
+  try {
+    ApiServer server(with_token, context());
+    FAIL() << "a guessable token was allowed beyond loopback";
+  } catch (const InvalidInput& error) {
+    EXPECT_NE(std::string(error.what()).find("at least 16 characters"), std::string::npos) << error.what();
+  }
+  with_token.token = "a-long-enough-secret";
   EXPECT_NO_THROW(ApiServer(with_token, context()));
   ApiOptions loopback = default_options();
   loopback.host = "127.0.0.1";
