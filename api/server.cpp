@@ -131,10 +131,15 @@ void ApiServer::Impl::configure() {
     httplib::Server::Handler wrapped = [this, &route, label](const httplib::Request& request,
                                                              httplib::Response& response) {
       api::t_route = label;
+      // httplib applies a Range header to whatever body a handler writes;
+      // only the file route serves ranges, and never of an error.
+      auto& ranges = const_cast<httplib::Request&>(request).ranges;
+      if (route.handler != &api::image_file) ranges.clear();
       api::Call call{state, request, response};
       try {
         route.handler(call);
       } catch (...) {
+        ranges.clear();
         api::respond_current_exception(response);
       }
     };
@@ -164,13 +169,17 @@ void ApiServer::Impl::configure() {
       api::respond_current_exception(response);
     }
   });
-  http.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+  // Counted before the response is written, so a client that has its answer
+  // sees it counted (the logger runs only after the write).
+  http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& response) {
     const double seconds =
         api::t_timing ? std::chrono::duration<double>(api::Clock::now() - api::t_started).count() : 0.0;
     const std::string route = api::t_timing ? api::t_route : "malformed";
     api::t_timing = false;
     state.metrics->observe_request(route, response.status, seconds);
-    spdlog::debug("api: {} {} -> {} ({:.1f} ms)", request.method, request.path, response.status, seconds * 1e3);
+  });
+  http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    spdlog::debug("api: {} {} -> {}", request.method, request.path, response.status);
   });
 }
 

@@ -62,6 +62,12 @@ TEST_F(ImageRoutesTest, FileHasContentTypeETagAndRanges) {
   EXPECT_EQ(part->body, bytes.substr(100, 100));
   EXPECT_EQ(part->get_header_value("Content-Range"), "bytes 100-199/" + std::to_string(bytes.size()));
 
+  // Errors and other routes are never cut by a Range.
+  expect_error(client().Get("/api/images/12345/file", {{"Range", "bytes=0-3"}}), 404, "not_found", "12345");
+  const httplib::Result metadata = client().Get("/api/images/" + std::to_string(id), {{"Range", "bytes=0-3"}});
+  EXPECT_EQ(metadata->status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(metadata->body, nullptr, false).is_object()) << metadata->body;
+
   const httplib::Result past_end = client().Get(path, {{"Range", "bytes=" + std::to_string(bytes.size()) + "-"}});
   expect_error(past_end, 416, "range_not_satisfiable", "end of the file");
   EXPECT_EQ(past_end->get_header_value("Content-Range"), "bytes */" + std::to_string(bytes.size()));
