@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "indexer/model/blas_check.h"
 #include "indexer/model/clip_model.h"
 
 namespace {
@@ -115,6 +116,7 @@ std::pair<double, double> text_latency_ms(imgsearchd::ClipModel& model, int quer
 }  // namespace
 
 int main(int argc, char** argv) {
+  imgsearchd::select_blas_kernels(argv);  // as the product does: may re-execute once
   const Args args = parse(argc, argv);
   imgsearchd::ModelOptions options;
   options.threads = args.threads;
@@ -127,8 +129,10 @@ int main(int argc, char** argv) {
 
     std::vector<std::pair<double, double>> rates;
     for (int batch : args.batches) rates.push_back(images_per_second(*model, batch, args.seconds, args.windows));
-    std::printf("{\"format\": \"%s\", \"threads\": %d, \"load_s\": %.3f", model->info().format.c_str(),
-                args.threads, load_s);
+    const imgsearchd::BlasKernelReport& blas = imgsearchd::blas_kernel_report();
+    std::printf("{\"format\": \"%s\", \"threads\": %d, \"load_s\": %.3f, \"blas_core\": \"%s\", "
+                "\"blas_source\": \"%s\"", model->info().format.c_str(), args.threads, load_s, blas.running.c_str(),
+                blas.source.c_str());
     for (const bool median : {false, true}) {
       std::printf(", \"%s\": {", median ? "images_per_second_median" : "images_per_second");
       for (size_t i = 0; i < args.batches.size(); ++i)

@@ -378,6 +378,7 @@ std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& weights,
   if (threads > 1) {
     if (const std::string problem = blas_threading_problem(); !problem.empty()) spdlog::warn("model: {}", problem);
   }
+  spdlog::info("model: BLAS {}", blas_kernel_report().summary());
 
   const auto manifest = read_manifest_for(weights);
   const std::string forced = manifest && manifest->format ? *manifest->format : "";
