@@ -35,12 +35,13 @@ CpuFeatures detect_cpu_features();
 // "avx2 fma avx512f ..." (what is present).
 std::string describe(const CpuFeatures& cpu);
 
-// The best OpenBLAS 0.3.x x86-64 core whose kernels the CPU can run:
-// "Cooperlake", "SkylakeX", "Haswell", "Sandybridge", or "" (SSE only).
+// The best OpenBLAS 0.3.x x86-64 core for fp32 products whose kernels the CPU
+// can run: "SkylakeX", "Haswell", "Sandybridge", or "" (SSE only).
 std::string best_openblas_core(const CpuFeatures& cpu);
 
-// How capable a core's kernels are (0: SSE or unknown ... 5: SapphireRapids);
-// cores with the same instruction sets share a rank (Haswell and Zen).
+// How capable a core's fp32 kernels are (0: SSE or unknown ... 4:
+// SapphireRapids); cores with the same fp32 kernels share a rank (Haswell
+// and Zen; SkylakeX and Cooperlake).
 int openblas_core_rank(const std::string& core);
 
 // What to do about the kernels, from what is known at start.
