@@ -11,6 +11,7 @@
 #include <string>
 
 #include "daemon/commands/app.h"
+#include "indexer/model/blas_check.h"
 #include "store/core/errors.h"
 #include "store/core/version.h"
 
@@ -47,6 +48,9 @@ int exit_code_for(ErrorKind kind) {
 
 int main(int argc, char** argv) {
   using namespace imgsearchd;
+  // First, before any thread starts: may re-execute the binary once so that
+  // OpenBLAS loads with the best kernels this CPU supports.
+  select_blas_kernels(argv);
   // Logs go to stderr (journald collects it); stdout is for results.
   spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   CLI::App app{"imgsearchd: semantic search over your image folders"};

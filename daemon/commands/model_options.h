@@ -16,6 +16,7 @@ inline ModelSessionOptions model_session_options(const Config& config, const std
   options.models_dir = config.model.dir;
   options.runtime.device = config.model.device;
   options.runtime.threads = config.model.threads;
+  options.runtime.precision = config.model.precision;
   options.vocabulary = config.model.vocabulary;
   options.max_pixels = config.images.max_pixels;
   return options;

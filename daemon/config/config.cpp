@@ -123,6 +123,11 @@ std::string check_device(const std::string& v) {
   return "must be cpu, cuda or cuda:N, got '" + v + "'";
 }
 
+std::string check_precision(const std::string& v) {
+  if (v == "fp32" || v == "bf16") return {};
+  return "must be fp32 or bf16, got '" + v + "'";
+}
+
 }  // namespace
 
 std::filesystem::path expand_user_path(const std::string& path) {
@@ -169,6 +174,7 @@ Config load_config(const std::filesystem::path& file) {
   }
   model.read<std::string>("device", config.model.device, check_device);
   model.read<int>("threads", config.model.threads, at_least(0));
+  model.read<std::string>("precision", config.model.precision, check_precision);
   model.read<int>("batch_size", config.model.batch_size, at_least(1));
   model.read_path("vocabulary", config.model.vocabulary);
   model.reject_unknown_keys();

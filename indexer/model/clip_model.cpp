@@ -115,13 +115,20 @@ at::Tensor image_tensor(const float* pixels, size_t n, int resolution) {
 // ---------------------------------------------------------------------------
 // The two model kinds
 
+// Embeddings made at another precision are other embeddings: the fingerprint
+// (the embedding cache's model key) says which.
+ModelInfo with_precision(ModelInfo info, const std::string& precision) {
+  if (precision != "fp32") info.fingerprint += ":" + precision;
+  return info;
+}
+
 class NativeClipModel : public ClipModel {
  public:
   NativeClipModel(ModelInfo info, const std::map<std::string, at::Tensor>& weights, const at::Device& device,
-                  bool truncate_text)
-      : info_(std::move(info)),
-        net_(weights, info_, info_.activation == "quick_gelu", device),
-        truncate_text_(truncate_text) {}
+                  const ModelOptions& options)
+      : info_(with_precision(std::move(info), options.precision)),
+        net_(weights, info_, info_.activation == "quick_gelu", device, options.precision == "bf16"),
+        truncate_text_(options.truncate_text_at_eot) {}
 
   const ModelInfo& info() const override { return info_; }
 
@@ -242,7 +249,7 @@ std::unique_ptr<ClipModel> load_openai(const std::filesystem::path& file, const 
   info.weights_file = file;
   apply_settings(info, settings, "quick_gelu");  // OpenAI's models all use QuickGELU
   fill_fingerprint(info);
-  return std::make_unique<NativeClipModel>(std::move(info), tensors, device, options.truncate_text_at_eot);
+  return std::make_unique<NativeClipModel>(std::move(info), tensors, device, options);
 }
 
 at::ScalarType scalar_type_of(const SafetensorsFile& f, const std::string& name) {
@@ -277,7 +284,7 @@ std::unique_ptr<ClipModel> load_safetensors(const std::filesystem::path& file,
     tensors[name] = raw.to(at::kFloat);
   }
   fill_fingerprint(info);
-  return std::make_unique<NativeClipModel>(std::move(info), tensors, device, options.truncate_text_at_eot);
+  return std::make_unique<NativeClipModel>(std::move(info), tensors, device, options);
 }
 
 std::unique_ptr<ClipModel> load_module(const std::filesystem::path& file, torch::jit::Module module,
@@ -350,7 +357,12 @@ std::unique_ptr<ClipModel> load_torchscript(const std::filesystem::path& file,
   const bool has_methods = archive.find_method("encode_image") && archive.find_method("encode_text");
   if (forced == kOpenAI || (forced.empty() && has_clip_tensor_names(shapes)))
     return load_openai(file, archive, manifest.value_or(ModelManifest{}), options, device);
-  if (has_methods) return load_module(file, std::move(archive), manifest, device);
+  if (has_methods) {
+    if (options.precision != "fp32")
+      fail(file, "model precision '" + options.precision + "' applies to CLIP weights imgsearchd runs itself; a "
+                 "torchscript-module runs its own code in its own precision. Use fp32");
+    return load_module(file, std::move(archive), manifest, device);
+  }
 
   std::string found;
   int listed = 0;
@@ -366,6 +378,16 @@ std::unique_ptr<ClipModel> load_torchscript(const std::filesystem::path& file,
                  (found.empty() ? std::string("none") : found));
 }
 
+void check_precision(const ModelOptions& options, const at::Device& device) {
+  if (options.precision == "fp32") return;
+  if (options.precision != "bf16")
+    throw ModelError("model precision '" + options.precision + "' is not supported; expected fp32 or bf16");
+  if (device.is_cpu() && !detect_cpu_features().avx512_bf16)
+    throw ModelError("model precision 'bf16' needs a CPU with AVX-512 BF16 instructions (Intel Cooper Lake or "
+                     "Sapphire Rapids and later, AMD Zen 4 and later); this CPU has " +
+                     describe(detect_cpu_features()) + ". Use fp32");
+}
+
 }  // namespace
 
 std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& weights, const ModelOptions& options) {
@@ -379,6 +401,9 @@ std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& weights,
   if (threads > 1) {
     if (const std::string problem = blas_threading_problem(); !problem.empty()) spdlog::warn("model: {}", problem);
   }
+  spdlog::info("model: BLAS {}", blas_kernel_report().summary());
+
+  check_precision(options, device);
 
   const auto manifest = read_manifest_for(weights);
   const std::string forced = manifest && manifest->format ? *manifest->format : "";

@@ -19,18 +19,22 @@ at::Tensor l2_normalise(const at::Tensor& x) {
 }  // namespace
 
 NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-                       const at::Device& device)
-    : arch_(arch), quick_gelu_(quick_gelu), device_(device) {
+                       const at::Device& device, bool bf16)
+    : arch_(arch), quick_gelu_(quick_gelu), bf16_(bf16), device_(device) {
   auto w = [&](const std::string& name) { return weights.at(name).to(device_, at::kFloat).contiguous(); };
+  // The blocks' matrices, which hold nearly all the weights and the work.
+  auto matrix = [&](const std::string& name) {
+    return weights.at(name).to(device_, bf16_ ? at::kBFloat16 : at::kFloat).contiguous();
+  };
   auto tower = [&](const std::string& prefix, int layers, int heads) {
     Tower t;
     t.heads = heads;
     for (int i = 0; i < layers; ++i) {
       const std::string p = prefix + std::to_string(i) + ".";
-      t.blocks.push_back({w(p + "ln_1.weight"), w(p + "ln_1.bias"), w(p + "attn.in_proj_weight"),
-                          w(p + "attn.in_proj_bias"), w(p + "attn.out_proj.weight"), w(p + "attn.out_proj.bias"),
-                          w(p + "ln_2.weight"), w(p + "ln_2.bias"), w(p + "mlp.c_fc.weight"), w(p + "mlp.c_fc.bias"),
-                          w(p + "mlp.c_proj.weight"), w(p + "mlp.c_proj.bias")});
+      t.blocks.push_back({w(p + "ln_1.weight"), w(p + "ln_1.bias"), matrix(p + "attn.in_proj_weight"),
+                          w(p + "attn.in_proj_bias"), matrix(p + "attn.out_proj.weight"), w(p + "attn.out_proj.bias"),
+                          w(p + "ln_2.weight"), w(p + "ln_2.bias"), matrix(p + "mlp.c_fc.weight"),
+                          w(p + "mlp.c_fc.bias"), matrix(p + "mlp.c_proj.weight"), w(p + "mlp.c_proj.bias")});
     }
     return t;
   };
@@ -66,7 +70,7 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
 at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
                                  const at::Tensor& rows) const {
   const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
-  const at::Tensor qkv = at::linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim});
+  const at::Tensor qkv = linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim});
   const auto per_head = [&](const at::Tensor& t, int64_t t_len) {  // n x t_len x heads x d -> (n*heads) x t_len x d
     return t.transpose(1, 2).reshape({n * heads, t_len, head_dim});
   };
@@ -85,17 +89,24 @@ at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads,
   q = per_head(q * (1.0 / std::sqrt(static_cast<double>(head_dim))), q_len);
   const at::Tensor scores = scores_mask.defined() ? at::baddbmm(scores_mask, q, k_t) : at::bmm(q, k_t);
   const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, q_len, head_dim});
-  const at::Tensor projected = at::linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj_w, b.out_proj_b);
+  const at::Tensor projected = linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj_w, b.out_proj_b);
   return rows.defined() ? projected.squeeze(1) : projected;
 }
 
+at::Tensor NativeClip::linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) const {
+  if (!bf16_) return at::linear(x, w, bias);
+  // A bfloat16 product (oneDNN), its result back in fp32 before the bias: the
+  // residual stream, layer norms and softmax stay fp32.
+  return at::linear(x.to(at::kBFloat16), w).to(at::kFloat).add_(bias);
+}
+
 at::Tensor NativeClip::mlp(const Block& b, const at::Tensor& x) const {
-  at::Tensor h = at::linear(x, b.c_fc_w, b.c_fc_b);
+  at::Tensor h = linear(x, b.c_fc_w, b.c_fc_b);
   if (quick_gelu_)
     h.mul_(at::sigmoid(h * 1.702));  // OpenAI's QuickGELU
   else
     h = at::gelu(h);  // exact (erf) GELU, nn.GELU's default
-  return at::linear(h, b.c_proj_w, b.c_proj_b);
+  return linear(h, b.c_proj_w, b.c_proj_b);
 }
 
 at::Tensor NativeClip::run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask, const at::Tensor& rows) const {

@@ -16,8 +16,9 @@ class NativeClip {
  public:
   // `weights` holds every tensor of clip_tensor_shapes(arch), already checked,
   // in fp32; they are moved to `device`.
+  // With `bf16`, the blocks' matrix products run in bfloat16 (see ModelOptions::precision).
   NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-             const at::Device& device);
+             const at::Device& device, bool bf16 = false);
 
   // images: n x 3 x R x R float (any device). Returns n x embed_dim on the CPU, L2-normalised.
   at::Tensor encode_images(const at::Tensor& images) const;
@@ -43,9 +44,12 @@ class NativeClip {
   at::Tensor attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
                        const at::Tensor& rows) const;
   at::Tensor mlp(const Block& b, const at::Tensor& x) const;
+  // x W^T + bias, in bfloat16 when the weights are (the result is fp32 either way).
+  at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) const;
 
   ModelInfo arch_;
   bool quick_gelu_;
+  bool bf16_;
   at::Device device_;
   // vision
   at::Tensor patch_w_;  // conv1 as a (3 * patch * patch) x width matrix

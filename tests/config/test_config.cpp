@@ -50,12 +50,13 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.indexer.skip_clutter, defaults.indexer.skip_clutter);
   EXPECT_EQ(example.indexer.queue_size, defaults.indexer.queue_size);
   EXPECT_EQ(example.log.level, defaults.log.level);
+  EXPECT_EQ(example.model.precision, defaults.model.precision);
 }
 
 TEST(Config, ValuesOverrideDefaultsAndModelDirFollowsDataDir) {
   auto file = write_config("ok.yaml",
                            "data_dir: /srv/imgs\n"
-                           "model: {threads: 2, batch_size: 8, device: cuda:1}\n"
+                           "model: {threads: 2, batch_size: 8, device: cuda:1, precision: bf16}\n"
                            "indexer:\n  roots: [~/Pictures, /media/photos]\n  exclude: ['**/raw/**']\n");
   setenv("HOME", "/home/someone", 1);
   Config c = load_config(file);
@@ -64,6 +65,7 @@ TEST(Config, ValuesOverrideDefaultsAndModelDirFollowsDataDir) {
   EXPECT_EQ(c.model.threads, 2);
   EXPECT_EQ(c.model.batch_size, 8);
   EXPECT_EQ(c.model.device, "cuda:1");
+  EXPECT_EQ(c.model.precision, "bf16");
   ASSERT_EQ(c.indexer.roots.size(), 2u);
   EXPECT_EQ(c.indexer.roots[0], fs::path("/home/someone/Pictures"));
   EXPECT_EQ(c.indexer.exclude, std::vector<std::string>{"**/raw/**"});
@@ -83,6 +85,9 @@ TEST(Config, WrongTypeAndOutOfRangeValuesAreNamed) {
   EXPECT_NE(error_of(write_config("range.yaml", "model: {batch_size: 0}\n")).find("'model.batch_size' must be at least 1"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("device.yaml", "model: {device: tpu}\n")).find("'model.device' must be cpu"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("precision.yaml", "model: {precision: int8}\n"))
+                .find("'model.precision' must be fp32 or bf16, got 'int8'"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("level.yaml", "log: {level: loud}\n")).find("'log.level' must be one of"),
             std::string::npos);

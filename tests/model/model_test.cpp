@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "indexer/model/blas_check.h"
 #include "indexer/model/clip_model.h"
 
 namespace imgsearchd {
@@ -387,6 +388,57 @@ TEST_F(ModelErrorTest, MissingFileAndBadDevice) {
   options.device = "tpu";
   expect_message(load_error(kReferenceRoot / "small" / "f32" / "open_clip_model.safetensors", options),
                  {"model device 'tpu'", "expected \"cpu\""});
+}
+
+// ---------------------------------------------------------------------------
+// Reduced precision (model.precision)
+
+// bf16 is approximate: the fidelity target for it, against the
+// independent fp32 reference.
+constexpr double kBf16SameDirection = 0.995;
+
+TEST(ModelPrecisionTest, Bf16StaysCloseToTheReferenceAndIsAnotherModel) {
+  if (!detect_cpu_features().avx512_bf16) {
+    // Elsewhere it must be refused, naming what is missing.
+    ModelOptions bf16;
+    bf16.precision = "bf16";
+    EXPECT_NE(load_error(Reference("b32").weights("openai"), bf16).find("AVX-512 BF16"), std::string::npos);
+    return;
+  }
+  const Reference ref("b32");
+  ModelOptions bf16;
+  bf16.precision = "bf16";
+  const auto model = ClipModel::load(ref.weights("openai"), bf16);
+  const auto fp32 = ClipModel::load(ref.weights("openai"), {});
+  const size_t dim = ref.expected["embed_dim"];
+  const auto images = model->encode_images(ref.images.data(), ref.num_images());
+  const auto texts = model->encode_texts(ref.tokens);
+  const auto ref_images = ref.reference("openai", "images");
+  const auto ref_texts = ref.reference("openai", "texts");
+  expect_l2_normalised(images, dim);
+  for (size_t row = 0; row < images.size() / dim; ++row)
+    EXPECT_GE(cosine(&images[row * dim], &ref_images[row * dim], dim), kBf16SameDirection) << "image " << row;
+  for (size_t row = 0; row < texts.size() / dim; ++row)
+    EXPECT_GE(cosine(&texts[row * dim], &ref_texts[row * dim], dim), kBf16SameDirection) << "text " << row;
+  // Not the fp32 computation under another name: the embeddings differ...
+  EXPECT_GT(max_abs_difference(images, fp32->encode_images(ref.images.data(), ref.num_images())), 1e-6);
+  // ...so the embedding cache must not mix them.
+  EXPECT_NE(model->info().fingerprint, fp32->info().fingerprint);
+  EXPECT_EQ(model->info().fingerprint, fp32->info().fingerprint + ":bf16");
+}
+
+TEST(ModelPrecisionTest, UnknownPrecisionAndModulesAreRefused) {
+  const Reference ref("small");
+  ModelOptions int8;
+  int8.precision = "int8";
+  const std::string unknown = load_error(ref.weights("openai"), int8);
+  EXPECT_NE(unknown.find("precision 'int8'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("fp32 or bf16"), std::string::npos) << unknown;
+  if (!detect_cpu_features().avx512_bf16) return;  // refused earlier, for the CPU (test above)
+  ModelOptions bf16;
+  bf16.precision = "bf16";
+  const std::string module = load_error(ref.weights("module"), bf16);
+  EXPECT_NE(module.find("torchscript-module"), std::string::npos) << module;
 }
 
 }  // namespace
