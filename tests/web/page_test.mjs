@@ -32,10 +32,9 @@ const QUERY = 'a dog on a beach';
 
 // web_test_server as a child: its stdout lines are its answers.
 class Server {
-  constructor() {
-    fs.rmSync(WORK, { recursive: true, force: true });
-    fs.mkdirSync(SHOTS, { recursive: true });
-    this.child = spawn(SERVER, [path.join(WORK, 'server')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(folder, token) {
+    const args = [path.join(WORK, folder)].concat(token ? [token] : []);
+    this.child = spawn(SERVER, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = [];
     this.waiters = [];
     this.exited = false;
@@ -154,7 +153,9 @@ function watch(page) {
 }
 
 before(async () => {
-  server = new Server();
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = new Server('server');
   origin = new URL(await server.line('URL', { ms: START_MS })).origin;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -307,6 +308,18 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await waitForCards(page, 40);
   });
 
+  await t.test('pasting an image searches by it', async () => {
+    const bytes = photo(cocoPhotos()[72]);
+    await page.evaluate((base64) => {
+      const data = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([data], 'pasted.jpg', { type: 'image/jpeg' }));
+      document.body.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: transfer }));
+    }, bytes.toString('base64'));
+    await page.locator('#summary-title').filter({ hasText: 'Pictures like pasted.jpg' }).waitFor();
+    await waitForCards(page, 30);
+  });
+
   await t.test('the file chooser searches by an image; a file that is not one gives a readable error', async () => {
     const name = cocoPhotos()[71];
     await page.locator('#image-file').setInputFiles({ name: 'chosen.jpg', mimeType: 'image/jpeg', buffer: photo(name) });
@@ -395,6 +408,36 @@ test('the web page on a phone-sized screen', async () => {
   await page.getByRole('button', { name: 'Close (Escape)' }).tap();
   await page.locator('#viewer').waitFor({ state: 'hidden' });
   await context.close();
+});
+
+test('with an access token: the page asks for it once, then searches and shows pictures', async () => {
+  const TOKEN = 'web-test-token';
+  const guarded = new Server('server-with-token', TOKEN);
+  try {
+    const guardedOrigin = new URL(await guarded.line('URL', { ms: START_MS })).origin;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    await page.goto(guardedOrigin + '/');
+    await page.locator('#token-form').waitFor();
+    assert.match(await page.locator('#error-text').textContent(), /Authorization: Bearer/);
+    await page.locator('#token').fill('a wrong token');
+    await page.locator('#token').press('Enter');
+    await page.locator('#error-text').filter({ hasText: 'the bearer token is wrong' }).waitFor();
+    await page.locator('#token').fill(TOKEN);
+    await page.locator('#token').press('Enter');
+    await page.locator('#status-text').filter({ hasText: '40 images indexed' }).waitFor();
+    await page.locator('#error').waitFor({ state: 'hidden' });
+    await page.locator('#q').fill(QUERY);
+    await page.locator('#q').press('Enter');
+    await waitForCards(page, 30);
+    // <img> cannot send the token: the thumbnails come through fetch() as blob: URLs.
+    await waitForVisibleThumbnails(page);
+    assert.ok((await page.locator('#results .card img').first().getAttribute('src')).startsWith('blob:'));
+    await context.close();
+  } finally {
+    await guarded.stop();
+  }
 });
 
 test('nothing came from another host and the page threw nothing', () => {

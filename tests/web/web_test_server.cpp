@@ -3,7 +3,10 @@
 // small random-weight CLIP model (the indexing_models fixture), and served by
 // the real ApiServer on a free loopback port.
 //
-//   web_test_server SCRATCH_DIR
+//   web_test_server SCRATCH_DIR [TOKEN]
+//
+// With TOKEN, every request but the page's own files needs
+// "Authorization: Bearer TOKEN" (api.token).
 //
 // Prints "URL http://127.0.0.1:PORT/" once it answers, then reads commands
 // from standard input, one a line, and answers each on standard output:
@@ -69,7 +72,7 @@ struct Progress {
 
 class WebTestService {
  public:
-  explicit WebTestService(fs::path scratch)
+  WebTestService(fs::path scratch, std::string token)
       : scratch_(std::move(scratch)), photos_dir_(scratch_ / "photos"), data_dir_(scratch_ / "data") {
     fs::remove_all(scratch_);
     fs::create_directories(photos_dir_);
@@ -95,6 +98,7 @@ class WebTestService {
     options.host = "127.0.0.1";
     options.port = 0;
     options.thumbnail_dir = scratch_ / "thumbnails";
+    options.token = std::move(token);
     server_ = std::make_unique<ApiServer>(options, context());
     server_->start();
   }
@@ -217,13 +221,13 @@ void say(const std::string& line) {
 
 int main(int argc, char** argv) {
   using namespace imgsearchd;
-  if (argc != 2) {
-    std::cerr << "usage: web_test_server SCRATCH_DIR\n";
+  if (argc != 2 && argc != 3) {
+    std::cerr << "usage: web_test_server SCRATCH_DIR [TOKEN]\n";
     return 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("web_test_server"));
   try {
-    WebTestService service{std::filesystem::path(argv[1])};
+    WebTestService service{std::filesystem::path(argv[1]), argc == 3 ? argv[2] : ""};
     say("URL http://127.0.0.1:" + std::to_string(service.port()) + "/");
     std::string line;
     while (std::getline(std::cin, line)) {
