@@ -3,6 +3,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <cctype>
 
 #include "api/server.h"
@@ -42,6 +46,18 @@ ListenAddress parse_listen_address(const std::string& text, const std::string& k
   address.port = std::stoi(port);
   if (address.port > 65535) throw bad("has a port above 65535");
   return address;
+}
+
+std::string load_api_token(const std::string& token, const std::filesystem::path& token_file) {
+  if (token_file.empty()) return token;
+  if (!token.empty()) throw InvalidInput("api.token and api.token_file are both set: keep one");
+  std::ifstream in(token_file, std::ios::binary);
+  if (!in) throw InvalidInput("api.token_file: cannot read " + token_file.string() + ": " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw InvalidInput("api.token_file: " + token_file.string() + " is empty");
+  const size_t last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
 }
 
 namespace api {

@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -84,6 +85,10 @@ ApiServer::ApiServer(ApiOptions options, ApiContext context) {
                        " is not a loopback address; set api.token or api.token_file to listen there (every request "
                        "will then need Authorization: Bearer TOKEN), or listen on 127.0.0.1");
   }
+  if (!api::is_loopback_host(options.host) && options.token.size() < kMinTokenLength) {
+    throw InvalidInput("api.token: a token to listen on " + options.host + " must be at least " +
+                       std::to_string(kMinTokenLength) + " characters long (e.g. openssl rand -hex 32)");
+  }
   if (options.threads < 1 || options.threads > 256) {
     throw InvalidInput("api.threads must be between 1 and 256, got " + std::to_string(options.threads));
   }
@@ -107,6 +112,12 @@ int ApiServer::port() const { return impl_->port; }
 void ApiServer::Impl::configure() {
   const ApiOptions& options = state.options;
   http.set_payload_max_length(options.max_body_bytes);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a
+  // second service bind the same port and silently take half the requests.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}});
   const size_t threads = static_cast<size_t>(options.threads);
   const size_t queued = options.max_queued_connections;
@@ -120,10 +131,15 @@ void ApiServer::Impl::configure() {
     httplib::Server::Handler wrapped = [this, &route, label](const httplib::Request& request,
                                                              httplib::Response& response) {
       api::t_route = label;
+      // httplib applies a Range header to whatever body a handler writes;
+      // only the file route serves ranges, and never of an error.
+      auto& ranges = const_cast<httplib::Request&>(request).ranges;
+      if (route.handler != &api::image_file) ranges.clear();
       api::Call call{state, request, response};
       try {
         route.handler(call);
       } catch (...) {
+        ranges.clear();
         api::respond_current_exception(response);
       }
     };
@@ -153,13 +169,17 @@ void ApiServer::Impl::configure() {
       api::respond_current_exception(response);
     }
   });
-  http.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+  // Counted before the response is written, so a client that has its answer
+  // sees it counted (the logger runs only after the write).
+  http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& response) {
     const double seconds =
         api::t_timing ? std::chrono::duration<double>(api::Clock::now() - api::t_started).count() : 0.0;
     const std::string route = api::t_timing ? api::t_route : "malformed";
     api::t_timing = false;
     state.metrics->observe_request(route, response.status, seconds);
-    spdlog::debug("api: {} {} -> {} ({:.1f} ms)", request.method, request.path, response.status, seconds * 1e3);
+  });
+  http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    spdlog::debug("api: {} {} -> {}", request.method, request.path, response.status);
   });
 }
 

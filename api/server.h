@@ -55,6 +55,15 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(const std::string& text, const std::string& key = "api.listen");
 
+// The token from api.token or api.token_file (at most one of the two): the
+// file's content without surrounding white space. Empty when neither is set.
+// Throws InvalidInput naming the key or the file (both set, unreadable,
+// empty).
+std::string load_api_token(const std::string& token, const std::filesystem::path& token_file);
+
+// Tokens shorter than this are refused beyond loopback (guessable).
+constexpr size_t kMinTokenLength = 16;
+
 // Whether searches can be answered now: the engine, or why not.
 struct ApiReadiness {
   std::shared_ptr<QueryEngine> engine;  // null while the model loads or is missing
@@ -80,7 +89,8 @@ struct ApiContext {
 class ApiServer {
  public:
   // Throws InvalidInput naming api.listen / api.token when the host is not
-  // loopback and no token is set, or an option is out of range.
+  // loopback and no token (or a token shorter than kMinTokenLength) is set,
+  // or an option is out of range.
   ApiServer(ApiOptions options, ApiContext context);
   ~ApiServer();  // stops
   ApiServer(const ApiServer&) = delete;

@@ -107,7 +107,6 @@ void image_file(Call& call) {
   const httplib::Ranges& ranges = call.request.ranges;
   if (ranges.size() == 1 && ranges[0].first >= 0 && static_cast<uint64_t>(ranges[0].first) >= size) {
     // httplib would answer 206 with nothing; RFC 9110 says 416.
-    const_cast<httplib::Request&>(call.request).ranges.clear();
     call.response.set_header("Content-Range", "bytes */" + std::to_string(size));
     throw HttpError(416, "range_not_satisfiable",
                     "the range starts at or after the end of the file (" + std::to_string(size) + " bytes)");
