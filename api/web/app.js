@@ -189,6 +189,7 @@
     current.next = null;
     current.loading = false;
     el.results.replaceChildren();
+    window.scrollTo(0, 0);
     hideError();
     showSummary(query);
     el.q.value = query && query.kind === 'text' ? query.text : '';
@@ -516,7 +517,12 @@
   function closeViewerQuietly() {
     current.viewId = null;
     current.viewIndex = -1;
-    if (el.viewer.open) el.viewer.close();
+    if (!el.viewer.open) return;
+    el.viewer.close();
+    restoreFocus();
+  }
+  function restoreFocus() {
+    if (openedFrom && document.contains(openedFrom)) openedFrom.focus();
   }
 
   // The user closed it (Escape, the close button, a click beside the
@@ -527,7 +533,7 @@
     current.viewIndex = -1;
     if (history.state && history.state.viewer) history.back();
     else history.replaceState({ viewer: false }, '', urlOf(current.query, null));
-    if (openedFrom && document.contains(openedFrom)) openedFrom.focus();
+    restoreFocus();
   });
   el.viewerClose.addEventListener('click', () => el.viewer.close());
   el.viewer.addEventListener('click', (event) => {
@@ -549,6 +555,14 @@
   el.viewer.addEventListener('keydown', (event) => {
     if (event.key === 'ArrowLeft') { event.preventDefault(); step(-1); }
     if (event.key === 'ArrowRight') { event.preventDefault(); step(1); }
+  });
+  // With a token the link alone would be refused: fetch the file and open it.
+  el.openOriginal.addEventListener('click', (event) => {
+    if (!token()) return;
+    event.preventDefault();
+    api(el.openOriginal.href).then((response) => response.blob())
+      .then((blob) => window.open(URL.createObjectURL(blob), '_blank', 'noopener'))
+      .catch((error) => showError(error, 'The file cannot be opened'));
   });
   el.findSimilar.addEventListener('click', () => {
     const id = current.viewId;
@@ -684,6 +698,7 @@
       if (line.busy) delay = STATUS_POLL_BUSY_MS;
     } catch (error) {
       setStatus(error.status === 0 ? 'down' : 'problem', error.message);
+      if (error.status === 401 && el.tokenForm.hidden) showError(error, 'This service needs its access token');
       delay = STATUS_POLL_DOWN_MS;
     }
     if (!document.hidden) statusTimer = setTimeout(pollStatus, delay);
@@ -704,6 +719,7 @@
 
   // ---- start ------------------------------------------------------------------
 
+  history.scrollRestoration = 'manual';  // the results come after the restore would happen
   window.addEventListener('popstate', () => applyUrl());
   if (!history.state) history.replaceState({ viewer: false }, '', location.href);
   pollStatus();

@@ -142,10 +142,10 @@ let origin;
 const foreignRequests = [];
 const pageErrors = [];
 
-function watch(page) {
+function watch(page, own = origin) {
   page.on('request', (request) => {
     const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) foreignRequests.push(url);
+    if (!url.startsWith(own) && !url.startsWith('data:') && !url.startsWith('blob:')) foreignRequests.push(url);
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.setDefaultTimeout(WAIT_MS);
@@ -411,13 +411,12 @@ test('the web page on a phone-sized screen', async () => {
 });
 
 test('with an access token: the page asks for it once, then searches and shows pictures', async () => {
-  const TOKEN = 'web-test-token';
+  const TOKEN = 'web-test-token-5f1c2a9e';
   const guarded = new Server('server-with-token', TOKEN);
   try {
     const guardedOrigin = new URL(await guarded.line('URL', { ms: START_MS })).origin;
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
+    const page = watch(await context.newPage(), guardedOrigin);
     await page.goto(guardedOrigin + '/');
     await page.locator('#token-form').waitFor();
     assert.match(await page.locator('#error-text').textContent(), /Authorization: Bearer/);
