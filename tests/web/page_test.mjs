@@ -371,9 +371,9 @@ test('the web page, as a user on a desktop uses it', async (t) => {
   await context.close();
 });
 
-test('the web page on a phone-sized screen', async () => {
+test('the web page on a phone-sized screen, in dark mode', async () => {
   const context = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'dark',
   });
   const page = watch(await context.newPage());
   // A shared link: the query comes from the URL.
@@ -394,6 +394,7 @@ test('the web page on a phone-sized screen', async () => {
   assert.ok(layout.overflow <= 0, `no sideways scrolling (${layout.overflow} px too wide)`);
   assert.ok(layout.sameRow && layout.thirdBelow, 'two columns');
   assert.ok(layout.width > 140, `thumbnails large enough to see (${layout.width} px)`);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(20, 24, 30)', 'dark');
   await shot(page, 'phone-results.png');
 
   await cards(page).first().tap();
