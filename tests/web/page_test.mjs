@@ -411,7 +411,7 @@ test('the web page on a phone-sized screen, in dark mode', async () => {
   await context.close();
 });
 
-test('with an access token: the page asks for it once, then searches and shows pictures', async () => {
+test('with an access token: the page asks for it once, then searches and shows pictures; then the service stops', async () => {
   const TOKEN = 'web-test-token-5f1c2a9e';
   const guarded = new Server('server-with-token', TOKEN);
   try {
@@ -434,6 +434,11 @@ test('with an access token: the page asks for it once, then searches and shows p
     // <img> cannot send the token: the thumbnails come through fetch() as blob: URLs.
     await waitForVisibleThumbnails(page);
     assert.ok((await page.locator('#results .card img').first().getAttribute('src')).startsWith('blob:'));
+    // A service that stops answering turns the status line red and says so.
+    await guarded.stop();
+    await page.locator('#status[data-state="down"]').waitFor({ state: 'attached' });
+    await page.locator('#status-text').filter({ hasText: 'does not answer' }).waitFor();
+    await shot(page, 'desktop-service-down.png');
     await context.close();
   } finally {
     await guarded.stop();
