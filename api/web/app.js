@@ -226,6 +226,9 @@
       describeResults(page);
     } catch (error) {
       if (error.name === 'AbortError' || query !== current.query) return;
+      if (error.status === 413 && query.kind === 'image') {
+        error.message += `; this image is ${formatBytes(uploads.get(query.key).size)}`;
+      }
       showError(error, query.kind === 'image' ? 'The image search failed' : 'The search failed');
       if (current.results.length === 0) {
         el.summaryDetail.textContent = 'No results.';

@@ -341,6 +341,16 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await shot(page, 'desktop-error.png');
     await page.getByRole('button', { name: 'Dismiss this message' }).click();
     await error.waitFor({ state: 'hidden' });
+
+    // Over api.max_body_bytes (2 MiB in web_test_server): the 413's message, and the image's size.
+    await page.locator('#image-file').setInputFiles({
+      name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(3 * 1024 * 1024, 7),
+    });
+    await error.waitFor();
+    const tooLarge = await error.locator('#error-text').textContent();
+    assert.match(tooLarge, /larger than 2097152 bytes \(api\.max_body_bytes\); this image is 3\.0 MB/);
+    await page.getByRole('button', { name: 'Dismiss this message' }).click();
+    await error.waitFor({ state: 'hidden' });
   });
 
   await t.test('the status bar follows the service indexing more photos', async () => {

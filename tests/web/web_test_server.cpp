@@ -6,7 +6,7 @@
 //   web_test_server SCRATCH_DIR [TOKEN]
 //
 // With TOKEN, every request but the page's own files needs
-// "Authorization: Bearer TOKEN" (api.token).
+// "Authorization: Bearer TOKEN" (api.token). Bodies are limited to 2 MiB.
 //
 // Prints "URL http://127.0.0.1:PORT/" once it answers, then reads commands
 // from standard input, one a line, and answers each on standard output:
@@ -50,6 +50,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kFirstPhotos = 40;  // more than one page of the page's 30
+constexpr size_t kMaxBodyBytes = 2 * 1024 * 1024;  // api.max_body_bytes: an upload above it gets 413
 
 std::vector<fs::path> coco_photos() {
   std::vector<fs::path> photos;
@@ -99,6 +100,7 @@ class WebTestService {
     options.port = 0;
     options.thumbnail_dir = scratch_ / "thumbnails";
     options.token = std::move(token);
+    options.max_body_bytes = kMaxBodyBytes;
     server_ = std::make_unique<ApiServer>(options, context());
     server_->start();
   }
