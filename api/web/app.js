@@ -212,6 +212,7 @@
     current.search = controller;
     current.loading = true;
     updateMore();
+    let loaded = false;
     try {
       const page = await fetchPage(query, current.next, controller.signal);
       if (controller.signal.aborted || query !== current.query) return;
@@ -224,6 +225,7 @@
       current.next = page.next_offset;
       appendCards(first);
       describeResults(page);
+      loaded = true;
     } catch (error) {
       if (error.name === 'AbortError' || query !== current.query) return;
       if (error.status === 413 && query.kind === 'image') {
@@ -241,7 +243,13 @@
         updateMore();
       }
     }
+    // A page that did not fill the screen: the observer will not fire again
+    // by itself, since the end of the grid never left the screen.
+    if (loaded && query === current.query && current.next !== null && endOfGridNear()) loadMore();
   }
+
+  const SCROLL_AHEAD_PX = 400;
+  const endOfGridNear = () => el.more.getBoundingClientRect().top < innerHeight + SCROLL_AHEAD_PX;
 
   function fileName(path) {
     const slash = path.lastIndexOf('/');
@@ -357,7 +365,7 @@
   // screen; the button does the same for the keyboard.
   new IntersectionObserver((entries) => {
     if (entries.some((entry) => entry.isIntersecting)) loadMore();
-  }, { rootMargin: '400px 0px' }).observe(el.more);
+  }, { rootMargin: `${SCROLL_AHEAD_PX}px 0px` }).observe(el.more);
   el.loadMore.addEventListener('click', () => loadMore());
 
   // ---- search by image: chooser, drop, paste -----------------------------

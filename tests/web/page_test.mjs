@@ -421,6 +421,16 @@ test('the web page on a phone-sized screen, in dark mode', async () => {
   await context.close();
 });
 
+test('a screen taller than a page of results fills itself without scrolling', async () => {
+  const context = await browser.newContext({ viewport: { width: 1920, height: 4000 } });
+  const page = watch(await context.newPage());
+  await page.goto(origin + '/?q=' + encodeURIComponent('a quiet street'));
+  await waitForCards(page, 48);
+  await page.locator('#end').waitFor();
+  assert.equal(await page.evaluate(() => scrollY), 0);
+  await context.close();
+});
+
 test('with an access token: the page asks for it once, then searches and shows pictures; then the service stops', async () => {
   const TOKEN = 'web-test-token-5f1c2a9e';
   const guarded = new Server('server-with-token', TOKEN);
