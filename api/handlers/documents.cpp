@@ -28,10 +28,11 @@ std::string page_file(const Call& call, const char* name, const std::string& bui
 
 void web_page(Call& call) {
   const std::string page = page_file(call, "index.html", builtin_web_page());
-  // Nothing from any other host, ever.
+  // Nothing from any other host, ever, and no inline script or style: the
+  // page's own are /web/app.js and /web/style.css.
   call.response.set_header("Content-Security-Policy",
-                           "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
-                           "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'");
+                           "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
+                           "script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
   call.response.set_content(page, "text/html; charset=utf-8");
 }
 

@@ -148,6 +148,9 @@ function watch(page, own = origin) {
     if (!url.startsWith(own) && !url.startsWith('data:') && !url.startsWith('blob:')) foreignRequests.push(url);
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
   page.setDefaultTimeout(WAIT_MS);
   return page;
 }
