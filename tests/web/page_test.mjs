@@ -27,6 +27,7 @@ const SHOTS = path.join(WORK, 'screenshots');
 const WAIT_MS = 30_000;     // for anything the page does
 const START_MS = 240_000;   // for the server to index its first photos
 const QUERY = 'a dog on a beach';
+const PAGE_SIZE = 30;  // what the page asks for at a time (app.js)
 
 // ---- the server ------------------------------------------------------------
 
@@ -94,8 +95,14 @@ async function shot(page, name) {
 
 const cards = (page) => page.locator('#results .card');
 
+// Exactly `count` results: for the whole of a search, once its last page came.
 async function waitForCards(page, count) {
   await page.waitForFunction((n) => document.querySelectorAll('#results .card').length === n, count,
+    { timeout: WAIT_MS });
+}
+// The first page (or more, should the page already have asked for the next).
+async function waitForFirstPage(page) {
+  await page.waitForFunction((n) => document.querySelectorAll('#results .card').length >= n, PAGE_SIZE,
     { timeout: WAIT_MS });
 }
 
@@ -140,11 +147,13 @@ let server;
 let browser;
 let origin;
 const foreignRequests = [];
+const searchRequests = [];
 const pageErrors = [];
 
 function watch(page, own = origin) {
   page.on('request', (request) => {
     const url = request.url();
+    if (url.includes('/api/search')) searchRequests.push(url);
     if (!url.startsWith(own) && !url.startsWith('data:') && !url.startsWith('blob:')) foreignRequests.push(url);
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -193,11 +202,11 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'q');
     await page.keyboard.type(QUERY);
     await page.keyboard.press('Enter');
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     assert.equal(params(page).get('q'), QUERY);
     await waitForVisibleThumbnails(page);
-    const results = await gridResults(page);
-    assert.equal(new Set(results.map((r) => r.id)).size, 30);
+    const results = (await gridResults(page)).slice(0, PAGE_SIZE);
+    assert.equal(new Set(results.map((r) => r.id)).size, PAGE_SIZE);
     for (const r of results) {
       assert.match(r.id, /^\d+$/);
       assert.match(r.name, /^photo-\d\d\.jpg$/);
@@ -211,11 +220,10 @@ test('the web page, as a user on a desktop uses it', async (t) => {
 
   let firstPageIds;
   await t.test('scrolling down loads the next page until the end', async () => {
-    firstPageIds = (await gridResults(page)).map((r) => r.id);
-    const nextPage = page.waitForRequest((request) => request.url().includes('offset=30'));
+    firstPageIds = (await gridResults(page)).map((r) => r.id).slice(0, PAGE_SIZE);
     await page.locator('#more').scrollIntoViewIfNeeded();
-    await nextPage;
     await waitForCards(page, 40);
+    assert.ok(searchRequests.some((url) => url.includes('q=') && url.includes('offset=30')), 'a second page was asked for');
     await page.locator('#end').waitFor();
     const all = (await gridResults(page)).map((r) => r.id);
     assert.equal(new Set(all).size, 40, 'every indexed photo once');
@@ -266,7 +274,7 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await page.getByRole('button', { name: 'Find similar', exact: true }).click();
     await page.locator('#viewer').waitFor({ state: 'hidden' });
     await page.waitForFunction((id) => new URL(location.href).searchParams.get('similar') === id, viewedId);
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     await page.locator('#summary-title').filter({ hasText: /Pictures like photo-\d\d\.jpg/ }).waitFor();
     const similar = (await gridResults(page)).map((r) => r.id);
     assert.ok(!similar.includes(viewedId), 'the picture itself is left out');
@@ -286,9 +294,9 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await page.goBack();
     await page.locator('#viewer').waitFor({ state: 'hidden' });
     await page.locator('#summary-title').filter({ hasText: QUERY }).waitFor();
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     assert.equal(await page.locator('#q').inputValue(), QUERY);
-    assert.deepEqual((await gridResults(page)).map((r) => r.id), firstPageIds);
+    assert.deepEqual((await gridResults(page)).map((r) => r.id).slice(0, PAGE_SIZE), firstPageIds);
     await page.goForward();
     await page.locator('#viewer').waitFor();
     await page.keyboard.press('Escape');
@@ -303,7 +311,7 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await dropFile(page, 'holiday.jpg', photo(name), 'image/jpeg');
     await page.locator('#drop-overlay').waitFor({ state: 'hidden' });
     await page.locator('#summary-title').filter({ hasText: 'Pictures like holiday.jpg' }).waitFor();
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     assert.match(params(page).get('image'), /^u\d+-/);
     await page.waitForFunction(() => document.getElementById('summary-image').naturalWidth > 0);
     // The next page is the same image searched again at offset 30.
@@ -320,14 +328,14 @@ test('the web page, as a user on a desktop uses it', async (t) => {
       document.body.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: transfer }));
     }, bytes.toString('base64'));
     await page.locator('#summary-title').filter({ hasText: 'Pictures like pasted.jpg' }).waitFor();
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
   });
 
   await t.test('the file chooser searches by an image; a file that is not one gives a readable error', async () => {
     const name = cocoPhotos()[71];
     await page.locator('#image-file').setInputFiles({ name: 'chosen.jpg', mimeType: 'image/jpeg', buffer: photo(name) });
     await page.locator('#summary-title').filter({ hasText: 'Pictures like chosen.jpg' }).waitFor();
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
 
     await page.locator('#image-file').setInputFiles({
       name: 'not-an-image.txt', mimeType: 'text/plain', buffer: Buffer.from('this is a shopping list\n'),
@@ -370,7 +378,7 @@ test('the web page, as a user on a desktop uses it', async (t) => {
 
   await t.test('the keyboard reaches the results from the search box', async () => {
     await page.goto(origin + '/?q=' + encodeURIComponent('people in a street'));
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     await page.locator('#q').focus();
     let reached = false;
     for (let i = 0; i < 12 && !reached; ++i) {
@@ -391,7 +399,7 @@ test('the web page on a phone-sized screen, in dark mode', async () => {
   const page = watch(await context.newPage());
   // A shared link: the query comes from the URL.
   await page.goto(origin + '/?q=' + encodeURIComponent(QUERY));
-  await waitForCards(page, 30);
+  await waitForFirstPage(page);
   assert.equal(await page.locator('#q').inputValue(), QUERY);
   await waitForVisibleThumbnails(page);
   await page.locator('#status-text').filter({ hasText: '48 images indexed' }).waitFor();
@@ -453,7 +461,7 @@ test('with an access token: the page asks for it once, then searches and shows p
     await page.locator('#error').waitFor({ state: 'hidden' });
     await page.locator('#q').fill(QUERY);
     await page.locator('#q').press('Enter');
-    await waitForCards(page, 30);
+    await waitForFirstPage(page);
     // <img> cannot send the token: the thumbnails come through fetch() as blob: URLs.
     await waitForVisibleThumbnails(page);
     assert.ok((await page.locator('#results .card img').first().getAttribute('src')).startsWith('blob:'));
