@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,8 +36,22 @@ struct Config {
     uint64_t max_pixels = 178'956'970;   // decompression-bomb guard
   } images;
 
+  // How a root is watched: inotify (Linux), polling (anywhere, also network
+  // file systems), or auto (inotify where it works, else polling).
+  enum class WatcherKind { auto_select, inotify, polling };
+
+  // One folder to index and watch. In YAML either a path, or a mapping with
+  // `path` and optionally `include`, `exclude` (which replace the indexer-wide
+  // lists for this root) and `watcher`.
+  struct Root {
+    std::filesystem::path path;
+    std::optional<std::vector<std::string>> include;  // unset = indexer.include
+    std::optional<std::vector<std::string>> exclude;  // unset = indexer.exclude
+    std::optional<WatcherKind> watcher;               // unset = watch.kind
+  };
+
   struct Indexer {
-    std::vector<std::filesystem::path> roots;
+    std::vector<Root> roots;
     std::vector<std::string> include;    // glob patterns on the path below a root; empty = all
     std::vector<std::string> exclude;    // glob patterns on the path below a root
     std::vector<std::string> extensions{"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif"};
@@ -45,7 +60,21 @@ struct Config {
     bool follow_symlinks = true;         // loop-safe
     int decode_threads = 0;              // 0 = number of cores
     int queue_size = 64;                 // images in flight between stages
+
+    std::vector<std::filesystem::path> root_paths() const;
   } indexer;
+
+  // `imgsearchd serve`: watching the roots and keeping the index live.
+  struct Watch {
+    WatcherKind kind = WatcherKind::auto_select;
+    int settle_ms = 200;                 // quiet time before a file that is not closed counts as written
+    int poll_interval_ms = 2000;         // how often the polling watcher looks
+    int reconcile_interval_s = 3600;     // full re-scan of every root; 0 = only at start-up
+    int max_pending = 100'000;           // changed paths held at most; past it, a rescan of the root
+    int max_watches = 0;                 // inotify watches this service may use; 0 = the kernel's limit
+    int model_check_s = 5;               // while the model file is missing, how often to look for it
+  } watch;
+
 
   struct Log {
     std::string level = "info";          // trace, debug, info, warn, error
@@ -62,6 +91,13 @@ Config load_config(const std::filesystem::path& file);
 // --config if given, else $IMGSEARCHD_CONFIG, else ~/.config/imgsearchd/config.yaml
 // if it exists; otherwise the defaults.
 Config load_config_for_cli(const std::filesystem::path& explicit_file);
+
+// The indexer-wide include and exclude lists, or the root's own.
+const std::vector<std::string>& root_include(const Config& config, const Config::Root& root);
+const std::vector<std::string>& root_exclude(const Config& config, const Config::Root& root);
+// The root's watcher kind, or watch.kind.
+Config::WatcherKind root_watcher(const Config& config, const Config::Root& root);
+const char* watcher_kind_name(Config::WatcherKind kind);
 
 // Expands a leading ~ and $HOME.
 std::filesystem::path expand_user_path(const std::string& path);
