@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +23,7 @@
 #include "indexer/session/model_session.h"
 #include "indexer/scan/scanner.h"
 #include "store/catalog/catalog.h"
+#include "store/core/errors.h"
 #include "store/faiss/vector_index.h"
 
 namespace imgsearchd {
@@ -60,7 +60,7 @@ std::vector<Config::Root> roots_to_index(const IndexArguments& args, const Confi
   for (const std::string& root : args.roots) roots.push_back(Config::Root{expand_user_path(root), {}, {}, {}});
   if (roots.empty()) roots = config.indexer.roots;
   if (roots.empty()) {
-    throw std::runtime_error(
+    throw InvalidInput(
         "no folders to index: give them on the command line (imgsearchd index ~/Pictures) or list them under "
         "indexer.roots in " +
         (config.source_file.empty() ? std::string("the configuration file (see config.example.yaml)")
@@ -77,7 +77,7 @@ void check_roots(const std::vector<Config::Root>& roots, const Catalog& catalog)
     const std::optional<std::string> problem = root_problem(root.path);
     if (!problem) continue;
     const std::string absolute = fs::absolute(root.path).lexically_normal().string();
-    if (catalog.paths_under(absolute).empty()) throw std::runtime_error("cannot index: " + *problem);
+    if (catalog.paths_under(absolute).empty()) throw NotFound("cannot index: " + *problem);
   }
 }
 

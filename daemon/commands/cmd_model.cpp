@@ -5,13 +5,13 @@
 
 #include <cstdio>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <system_error>
 
 #include "daemon/commands/app.h"
 #include "indexer/weights/model_download.h"
 #include "indexer/weights/model_registry.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
@@ -59,11 +59,11 @@ void run_pull(const PullOptions& options, AppContext& context) {
   if (!options.name.empty()) {
     const KnownModel* model = find_known_model(options.name);
     if (!model) {
-      throw std::runtime_error("unknown model '" + options.name + "'; known models: " + known_names() +
-                               ". To fetch another file, give --url and --sha256 without a name.");
+      throw NotFound("unknown model '" + options.name + "'; known models: " + known_names() +
+                     ". To fetch another file, give --url and --sha256 without a name.");
     }
     if (!options.sha256.empty() && options.url.empty()) {
-      throw std::runtime_error("--sha256 only goes with --url: " + model->name + " is checked against its published SHA-256");
+      throw InvalidInput("--sha256 only goes with --url: " + model->name + " is checked against its published SHA-256");
     }
     // --url alone fetches the same file from a mirror, still checked against the published hash.
     request.url = options.url.empty() ? model->url : options.url;
@@ -72,12 +72,12 @@ void run_pull(const PullOptions& options, AppContext& context) {
     label = model->name;
   } else {
     if (options.url.empty() || options.sha256.empty()) {
-      throw std::runtime_error("model pull needs a model name (" + known_names() + "), or both --url and --sha256");
+      throw InvalidInput("model pull needs a model name (" + known_names() + "), or both --url and --sha256");
     }
     const std::string file_name = file_name_of_url(options.url);
     if (file_name.empty()) {
-      throw std::runtime_error("cannot take a file name from the URL '" + options.url +
-                               "': it should end with the file's name, like .../ViT-B-32.pt");
+      throw InvalidInput("cannot take a file name from the URL '" + options.url +
+                         "': it should end with the file's name, like .../ViT-B-32.pt");
     }
     request.url = options.url;
     request.sha256 = options.sha256;
@@ -85,7 +85,7 @@ void run_pull(const PullOptions& options, AppContext& context) {
     label = file_name;
   }
   if (!is_sha256_hex(request.sha256)) {
-    throw std::runtime_error("--sha256 must be 64 hex digits, got '" + request.sha256 + "'");
+    throw InvalidInput("--sha256 must be 64 hex digits, got '" + request.sha256 + "'");
   }
 
   const DownloadResult result = download_file(request);
@@ -132,8 +132,8 @@ void run_list(const ListOptions& options, AppContext& context) {
   }
   if (any_missing) std::printf("Download a model with `imgsearchd model pull NAME`; a partial one resumes.\n");
   if (failed) {
-    throw std::runtime_error("a model file in " + dir.string() +
-                             " does not have its published SHA-256; delete it and run `imgsearchd model pull NAME` again");
+    throw Unavailable("a model file in " + dir.string() +
+                      " does not have its published SHA-256; delete it and run `imgsearchd model pull NAME` again");
   }
 }
 

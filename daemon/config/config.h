@@ -6,15 +6,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "store/core/errors.h"
+
 namespace imgsearchd {
 
-class ConfigError : public std::runtime_error {
+// A configuration file that cannot be read, or a bad key or value in it: the
+// caller's input is invalid (store/core/errors.h). Names the file and the key.
+class ConfigError : public InvalidInput {
  public:
-  using std::runtime_error::runtime_error;
+  using InvalidInput::InvalidInput;
 };
 
 struct Config {

@@ -21,6 +21,7 @@
 
 #include "indexer/image/image_loader.h"
 #include "indexer/image/vips_runtime.h"
+#include "store/core/errors.h"
 
 #include <vips/vips8>
 
@@ -316,11 +317,10 @@ VImage resize_bicubic(VImage image, Size target) {
                              ->set("oarea", std::vector<int>{0, 0, target.width, target.height})
                              ->set("extend", VIPS_EXTEND_COPY));
   }
-  if (image.width() != target.width || image.height() != target.height) {
-    // Broken invariant: the arithmetic above fixes the size.
-    throw std::logic_error("resize gave " + std::to_string(image.width()) + "x" + std::to_string(image.height()) +
-                           ", expected " + std::to_string(target.width) + "x" + std::to_string(target.height));
-  }
+  // The arithmetic above fixes the size.
+  IMGSEARCHD_CHECK(image.width() == target.width && image.height() == target.height,
+                   "resize gave " + std::to_string(image.width()) + "x" + std::to_string(image.height()) +
+                       ", expected " + std::to_string(target.width) + "x" + std::to_string(target.height));
   return image;
 }
 
@@ -354,12 +354,12 @@ Crop decode_crop(Input input, const PreprocessOptions& options) {
   ensure_vips_initialised(nullptr);
   clear_last_vips_warning();
   if (options.resolution <= 0) {
-    throw std::invalid_argument("PreprocessOptions::resolution must be positive, got " +
+    throw InvalidInput("PreprocessOptions::resolution must be positive, got " +
                                 std::to_string(options.resolution));
   }
   for (const float std : options.std) {
     if (!(std > 0.0f)) {
-      throw std::invalid_argument("PreprocessOptions::std must be positive in every channel, got " +
+      throw InvalidInput("PreprocessOptions::std must be positive in every channel, got " +
                                   std::to_string(std));
     }
   }
@@ -416,10 +416,9 @@ Crop decode_crop(Input input, const PreprocessOptions& options) {
     size_t bytes = 0;
     std::unique_ptr<void, decltype(&g_free)> pixels_hwc(image.write_to_memory(&bytes), &g_free);
     const size_t expected = static_cast<size_t>(crop.size) * crop.size * 3;
-    if (bytes != expected || image.bands() != 3 || image.format() != VIPS_FORMAT_UCHAR) {
-      throw std::logic_error("centre crop of " + input.name + " is not " + std::to_string(crop.size) + "x" +
-                             std::to_string(crop.size) + " 8-bit RGB");
-    }
+    IMGSEARCHD_CHECK(bytes == expected && image.bands() == 3 && image.format() == VIPS_FORMAT_UCHAR,
+                     "centre crop of " + input.name + " is not " + std::to_string(crop.size) + "x" +
+                         std::to_string(crop.size) + " 8-bit RGB");
     const auto* first = static_cast<const uint8_t*>(pixels_hwc.get());
     crop.hwc.assign(first, first + bytes);
   } catch (const vips::VError&) {

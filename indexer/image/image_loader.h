@@ -50,7 +50,7 @@ void init_image_library(const char* argv0);
 // JPEG XL and, through ImageMagick, BMP and similar; anything else libvips
 // could open (PDF, SVG, CSV...) is refused as not a photo. A file and the
 // same bytes in memory give identical results.
-// Throws std::invalid_argument for bad options (resolution or std <= 0).
+// Throws InvalidInput for bad options (resolution or std <= 0).
 ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options);
 ImageLoadResult load_image_for_clip(const void* data, size_t size, const PreprocessOptions& options,
                                     const std::string& name_for_errors);

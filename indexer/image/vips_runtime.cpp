@@ -1,6 +1,8 @@
 // The libvips runtime: see vips_runtime.h.
 #include "indexer/image/vips_runtime.h"
 
+#include "store/core/errors.h"
+
 #include <vips/vips8>
 
 #include <algorithm>
@@ -29,7 +31,7 @@ void keep_vips_warning(const gchar*, GLogLevelFlags, const gchar* message, gpoin
 
 void initialise_vips(const char* argv0) {
   if (VIPS_INIT(argv0 != nullptr ? argv0 : "imgsearchd") != 0) {
-    throw std::runtime_error("cannot initialise libvips: " + std::string(vips_error_buffer()));
+    throw Unavailable("cannot initialise libvips: " + std::string(vips_error_buffer()));
   }
   // Every file is decoded once, so libvips' operation cache would only hold
   // memory and open files for nothing (by default 100 operations, 100 MB).

@@ -23,6 +23,7 @@
 #include "indexer/model/file_fingerprint.h"
 #include "indexer/model/model_manifest.h"
 #include "indexer/model/safetensors_file.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 namespace {
@@ -93,11 +94,11 @@ at::Tensor token_tensor(const std::vector<std::vector<int32_t>>& rows, int conte
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     if (row.empty() || row.size() > static_cast<size_t>(context_length))
-      throw std::invalid_argument("text " + std::to_string(i) + ": expected 1 to " + std::to_string(context_length) +
+      throw InvalidInput("text " + std::to_string(i) + ": expected 1 to " + std::to_string(context_length) +
                                   " token ids, found " + std::to_string(row.size()));
     for (size_t j = 0; j < row.size(); ++j) {
       if (row[j] < 0 || row[j] >= vocab_size)
-        throw std::invalid_argument("text " + std::to_string(i) + ": token id " + std::to_string(row[j]) +
+        throw InvalidInput("text " + std::to_string(i) + ": token id " + std::to_string(row[j]) +
                                     " is outside the model's vocabulary (0 to " + std::to_string(vocab_size - 1) + ")");
       a[static_cast<int64_t>(i)][static_cast<int64_t>(j)] = row[j];
     }
@@ -106,7 +107,7 @@ at::Tensor token_tensor(const std::vector<std::vector<int32_t>>& rows, int conte
 }
 
 at::Tensor image_tensor(const float* pixels, size_t n, int resolution) {
-  if (pixels == nullptr) throw std::invalid_argument("encode_images: no pixel data for " + std::to_string(n) + " images");
+  if (pixels == nullptr) throw InvalidInput("encode_images: no pixel data for " + std::to_string(n) + " images");
   // Read-only view of the caller's buffer; nothing writes to it.
   return at::from_blob(const_cast<float*>(pixels), {static_cast<int64_t>(n), 3, resolution, resolution}, at::kFloat);
 }

@@ -37,17 +37,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "store/core/errors.h"
+
 namespace imgsearchd {
 
-// A weights file that cannot be used: names the file, what was expected and
-// what was found.
-class ModelError : public std::runtime_error {
+// A model that cannot be used (a weights file that is missing or malformed, a
+// device that is not there): names the file, what was expected and what was
+// found. The model is unavailable (store/core/errors.h).
+class ModelError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ModelError(const std::string& message) : Error(ErrorKind::unavailable, message) {}
 };
 
 struct ModelOptions {
@@ -98,7 +100,7 @@ class ClipModel {
 
   // Each entry holds at most context_length token ids (ClipTokenizer::tokenize),
   // padded with 0 to context_length; ids must be below vocab_size, else
-  // std::invalid_argument. The end-of-text token is found as the largest id,
+  // InvalidInput. The end-of-text token is found as the largest id,
   // as CLIP does. Returns n x embed_dim L2-normalised floats.
   virtual std::vector<float> encode_texts(const std::vector<std::vector<int32_t>>& tokens) = 0;
 };

@@ -122,7 +122,7 @@ void Batcher::commit() {
     const std::vector<float> vectors = model_.encode_images(pixels_.data(), embeds_.size());
     const size_t dim = static_cast<size_t>(target_.index.dim());
     if (vectors.size() != embeds_.size() * dim) {
-      throw std::runtime_error("the model returned " + std::to_string(vectors.size()) + " values for " +
+      throw ModelError("the model returned " + std::to_string(vectors.size()) + " values for " +
                                std::to_string(embeds_.size()) + " images, expected " + std::to_string(dim) +
                                " per image");
     }

@@ -243,7 +243,7 @@ class Walker {
   ScanSummary run() {
     for (size_t i = 0; i < options_.roots.size(); ++i) {
       summary_.roots.push_back(normalized_root(options_.roots[i], i));
-      if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem);
+      if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem, ErrorKind::not_found);
     }
     for (size_t i = summary_.roots.size(); i-- > 0;) {
       PendingFolder root;

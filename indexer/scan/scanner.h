@@ -47,19 +47,20 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "store/core/content_id.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
 // Ends a scan before it starts: a root that does not exist or is not a
 // folder, an empty pattern or extension. The message names the culprit.
-class ScanError : public std::runtime_error {
+// A bad option is invalid input; a root that is not there is not found.
+class ScanError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ScanError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : Error(kind, message) {}
 };
 
 // jpg, jpeg, png, webp, gif, bmp, tif, tiff, heic, heif, avif.

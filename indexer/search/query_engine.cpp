@@ -36,6 +36,34 @@ bool looks_like_image_id(const std::string& text) {
          std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
+namespace {
+
+std::string model_with_fingerprint(const CatalogModel& model) {
+  return model.name + " (fingerprint " + model.fingerprint + ")";
+}
+
+// Why the catalogue has nothing for the session's model. Models are told
+// apart by their fingerprints: a weights file with the name of an indexed
+// model but other bytes is another model, and the message says so.
+std::string not_indexed_with(const ModelSession& session, const std::vector<CatalogModel>& indexed) {
+  std::string known;
+  std::string same_name;
+  for (const CatalogModel& candidate : indexed) {
+    known += (known.empty() ? "" : ", ") + model_with_fingerprint(candidate);
+    if (candidate.name == session.name()) same_name += (same_name.empty() ? "" : ", ") + candidate.fingerprint;
+  }
+  std::string message = "nothing indexed yet with the model " + session.name() + " from " + session.weights().string() +
+                        " (fingerprint " + session.info().fingerprint + "); the catalogue has " + known;
+  if (!same_name.empty()) {
+    message += ". The catalogue's " + session.name() + " is another weights file of the same name (fingerprint " +
+               same_name + "): other weights make another model";
+  }
+  return message + ". Run imgsearchd index DIR --model " + session.weights().string() +
+         " to index with this one, or give --model the weights file the catalogue was indexed with";
+}
+
+}  // namespace
+
 QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
   const fs::path catalog_file = catalog_path(data_dir);
   if (!fs::exists(catalog_file)) throw NotFound(kNothingIndexedYet);
@@ -43,15 +71,11 @@ QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
   if (catalog.counts().files_ok == 0) throw NotFound(kNothingIndexedYet);
 
   std::optional<ModelId> model;
-  std::string known;
-  for (const CatalogModel& candidate : catalog.models()) {
+  const std::vector<CatalogModel> indexed = catalog.models();
+  for (const CatalogModel& candidate : indexed) {
     if (candidate.name == session.name() && candidate.fingerprint == session.info().fingerprint) model = candidate.id;
-    known += (known.empty() ? "" : ", ") + candidate.name;
   }
-  if (!model) {
-    throw NotFound("nothing indexed yet with the model " + session.name() + " (the catalogue has " + known +
-                   "): run imgsearchd index DIR with this model, or choose one with --model");
-  }
+  if (!model) throw NotFound(not_indexed_with(session, indexed));
   OpenedIndex opened = VectorIndex::open(vector_index_path(data_dir, *model), catalog, *model);
   if (opened.index.size() == 0) {
     throw NotFound(std::string(kNothingIndexedYet) + " (with the model " + session.name() + ")");

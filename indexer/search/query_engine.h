@@ -73,8 +73,10 @@ struct QueryIndex {
 };
 
 // Opens the catalogue read-only and the index of `session`'s model. Throws
-// NotFound when nothing is indexed yet, or nothing with this model (the
-// message names the models the catalogue does have and how to choose one).
+// NotFound when nothing is indexed yet, or nothing with this model: the
+// message names this model's weights file and fingerprint, the models the
+// catalogue has with theirs (one name with other weights is another model),
+// and what to run.
 QueryIndex open_query_index(const std::filesystem::path& data_dir, ModelSession& session);
 
 class QueryEngine {

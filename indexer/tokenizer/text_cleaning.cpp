@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "indexer/tokenizer/html_unescape.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd::detail {
 namespace {
@@ -43,7 +44,7 @@ const icu::Normalizer2& normalizer(bool compatibility) {
   const icu::Normalizer2* instance =
       compatibility ? icu::Normalizer2::getNFKCInstance(status) : icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status) || instance == nullptr) {
-    throw std::runtime_error(std::string("ICU normalizer unavailable: ") + u_errorName(status));
+    throw Unavailable(std::string("ICU normalizer unavailable: ") + u_errorName(status));
   }
   return *instance;
 }
@@ -52,7 +53,7 @@ std::u32string normalize(std::u32string_view text, bool compatibility) {
   UErrorCode status = U_ZERO_ERROR;
   icu::UnicodeString normalized = normalizer(compatibility).normalize(to_icu(text), status);
   if (U_FAILURE(status)) {
-    throw std::runtime_error(std::string("ICU normalization failed: ") + u_errorName(status));
+    throw InternalError(std::string("ICU normalization failed: ") + u_errorName(status));
   }
   return from_icu(normalized);
 }

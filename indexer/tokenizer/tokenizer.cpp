@@ -369,7 +369,8 @@ std::vector<int32_t> ClipTokenizer::encode(std::string_view utf8_text) const {
 std::vector<int32_t> ClipTokenizer::tokenize(std::string_view utf8_text, int context_length) const {
   if (context_length < 2) {
     throw TokenizerError("context length must be at least 2 (room for the start and end markers), got " +
-                         std::to_string(context_length));
+                         std::to_string(context_length),
+                         ErrorKind::invalid_input);
   }
   std::vector<int32_t> tokens;
   tokens.reserve(static_cast<size_t>(context_length));

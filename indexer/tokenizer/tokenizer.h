@@ -5,16 +5,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/core/errors.h"
+
 namespace imgsearchd {
 
-class TokenizerError : public std::runtime_error {
+// The vocabulary is missing or malformed (the tokenizer is unavailable), or a
+// caller asked for an impossible context length (invalid input).
+class TokenizerError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TokenizerError(const std::string& message, ErrorKind kind = ErrorKind::unavailable)
+      : Error(kind, message) {}
 };
 
 class ClipTokenizer {

@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -113,7 +112,7 @@ void fsync_folder(const fs::path& folder) {
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("libcurl failed to initialise");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw DownloadError(Kind::library, "libcurl failed to initialise");
   });
 }
 
@@ -258,7 +257,7 @@ struct Fetched {
 Fetched fetch(const DownloadRequest& request, const fs::path& destination, const DownloadOptions& options,
               PartFile& part, DownloadProgress& progress) {
   CurlHandle handle(curl_easy_init());
-  if (!handle) throw std::runtime_error("libcurl could not create a handle");
+  if (!handle) throw DownloadError(Kind::library, "libcurl could not create a handle");
   CURL* curl = handle.get();
 
   Transfer transfer;
@@ -376,7 +375,7 @@ std::string sha256_of_file(const fs::path& path) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
     ::close(fd);
-    throw std::runtime_error("OpenSSL could not start a SHA-256 digest");
+    throw DownloadError(Kind::library, "OpenSSL could not start a SHA-256 digest of " + path.string());
   }
   std::vector<char> buffer(1 << 20);
   for (;;) {
@@ -405,13 +404,13 @@ std::string sha256_of_file(const fs::path& path) {
 
 DownloadResult download_file(const DownloadRequest& raw_request, const DownloadOptions& options) {
   if (raw_request.url.rfind("http://", 0) != 0 && raw_request.url.rfind("https://", 0) != 0) {
-    throw std::invalid_argument("download URL must start with http:// or https://, got '" + raw_request.url + "'");
+    throw InvalidInput("download URL must start with http:// or https://, got '" + raw_request.url + "'");
   }
   if (!is_sha256_hex(raw_request.sha256)) {
-    throw std::invalid_argument("expected SHA-256 must be 64 hex digits, got '" + raw_request.sha256 + "'");
+    throw InvalidInput("expected SHA-256 must be 64 hex digits, got '" + raw_request.sha256 + "'");
   }
   if (raw_request.destination.empty() || !raw_request.destination.has_filename()) {
-    throw std::invalid_argument("download destination must be a file path, got '" + raw_request.destination.string() + "'");
+    throw InvalidInput("download destination must be a file path, got '" + raw_request.destination.string() + "'");
   }
   DownloadRequest request = raw_request;
   request.sha256 = lower_case(request.sha256);

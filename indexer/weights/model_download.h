@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
+
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
-class DownloadError : public std::runtime_error {
+// Why a download failed. Another process downloading the same file is Busy;
+// every other failure leaves the model unavailable (store/core/errors.h).
+class DownloadError : public Error {
  public:
   enum class Kind {
     network,      // no connection, DNS failure, timeout, transfer cut off
@@ -20,8 +23,10 @@ class DownloadError : public std::runtime_error {
     checksum,     // the file arrived but its SHA-256 is not the expected one
     file_system,  // cannot create, write or rename the file
     busy,         // another process is downloading the same file
+    library,      // libcurl or OpenSSL could not start
   };
-  DownloadError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  DownloadError(Kind kind, const std::string& message)
+      : Error(kind == Kind::busy ? ErrorKind::busy : ErrorKind::unavailable, message), kind_(kind) {}
   Kind kind() const { return kind_; }
 
  private:
@@ -65,7 +70,9 @@ struct DownloadResult {
 // when the server answers a Range request with 206 and starting again from
 // zero when it answers 200; verifies the SHA-256 of the whole file; then
 // fsyncs it, renames it to the destination and fsyncs the folder.
-// Throws DownloadError. On a checksum mismatch the .part is deleted; on a
+// Throws InvalidInput for a malformed request (a URL that is not http(s), a
+// checksum that is not 64 hex digits, a destination without a file name), and
+// DownloadError for everything else. On a checksum mismatch the .part is deleted; on a
 // network failure it is kept (if not empty) so the next call resumes. Every
 // network or HTTP failure message names the URL, the error, the full path
 // where a file obtained elsewhere belongs, and its expected SHA-256.

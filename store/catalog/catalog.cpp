@@ -12,6 +12,7 @@
 
 #include "store/catalog/catalog_impl.h"
 #include "store/catalog/catalog_schema.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 namespace {
@@ -189,8 +190,8 @@ uint64_t Catalog::generation() const {
 // ---- Models ----
 
 ModelId Catalog::model(const std::string& name, const std::string& fingerprint, int dim) {
-  if (name.empty()) throw std::invalid_argument("a model needs a name");
-  if (dim <= 0) throw std::invalid_argument("model '" + name + "' has dimension " + std::to_string(dim) +
+  if (name.empty()) throw InvalidInput("a model needs a name");
+  if (dim <= 0) throw InvalidInput("model '" + name + "' has dimension " + std::to_string(dim) +
                                             ", expected a positive number");
   return impl_->guarded("registering a model", [&]() -> ModelId {
     SQLite::Statement select(impl_->db, "SELECT model_id, dim FROM models WHERE name = ? AND fingerprint = ?");
@@ -199,7 +200,7 @@ ModelId Catalog::model(const std::string& name, const std::string& fingerprint, 
     if (select.executeStep()) {
       const int known_dim = select.getColumn(1).getInt();
       if (known_dim != dim) {
-        throw std::invalid_argument("model '" + name + "' (fingerprint '" + fingerprint + "') is recorded with dimension " +
+        throw InvalidInput("model '" + name + "' (fingerprint '" + fingerprint + "') is recorded with dimension " +
                                     std::to_string(known_dim) + ", not " + std::to_string(dim));
       }
       return select.getColumn(0).getInt64();
@@ -362,7 +363,7 @@ uint64_t Catalog::for_each_live_embedding(
     ModelId model, const std::function<void(VectorId, const std::vector<float>&)>& visit) const {
   return impl_->guarded("reading the live embeddings", [&] {
     const std::optional<CatalogModel> info = impl_->model_info(model);
-    if (!info) throw std::invalid_argument("unknown model id " + std::to_string(model));
+    if (!info) throw InvalidInput("unknown model id " + std::to_string(model));
     // One read transaction: the generation and the rows are one snapshot.
     SQLite::Transaction snapshot(impl_->db, SQLite::TransactionBehavior::DEFERRED);
     const uint64_t generation = impl_->generation();

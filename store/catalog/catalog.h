@@ -153,7 +153,7 @@ class Catalog {
 
   // ---- Models ----
   // The id of the model (name, fingerprint), created if new. Throws
-  // std::invalid_argument if it is known with another dimension.
+  // InvalidInput if it is known with another dimension.
   ModelId model(const std::string& name, const std::string& fingerprint, int dim);
   std::optional<CatalogModel> find_model(ModelId id) const;
   std::vector<CatalogModel> models() const;
@@ -171,7 +171,7 @@ class Catalog {
   // ---- The one write: a batch in one transaction ----
   // All or nothing: on any exception nothing of the batch is recorded.
   // Caller errors (unknown model, wrong embedding length, non-finite or
-  // zero embedding, a path twice) throw std::invalid_argument before
+  // zero embedding, a path twice) throw InvalidInput before
   // anything is written.
   CommitResult commit(const Batch& batch);
 

@@ -9,6 +9,7 @@
 
 #include "store/catalog/catalog.h"
 #include "store/catalog/catalog_impl.h"
+#include "store/core/errors.h"
 #include "store/core/normalise.h"
 
 namespace imgsearchd {
@@ -19,15 +20,15 @@ namespace {
 std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel& model) {
   std::unordered_set<std::string_view> paths;
   auto check_path = [&](const std::string& path) {
-    if (path.empty()) throw std::invalid_argument("the batch has a file with an empty path");
+    if (path.empty()) throw InvalidInput("the batch has a file with an empty path");
     if (!paths.insert(path).second) {
-      throw std::invalid_argument("the batch names '" + path + "' more than once; each path may appear once");
+      throw InvalidInput("the batch names '" + path + "' more than once; each path may appear once");
     }
   };
   for (const std::string& path : batch.deleted) check_path(path);
   for (const FailedFile& failed : batch.failed) {
     check_path(failed.path);
-    if (failed.reason.empty()) throw std::invalid_argument("failed file '" + failed.path + "' has no reason");
+    if (failed.reason.empty()) throw InvalidInput("failed file '" + failed.path + "' has no reason");
   }
   std::vector<std::vector<float>> normalised;
   normalised.reserve(batch.indexed.size());
@@ -36,12 +37,12 @@ std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel&
     std::vector<float> vector = file.embedding;
     if (!vector.empty()) {
       if (vector.size() != static_cast<size_t>(model.dim)) {
-        throw std::invalid_argument("the embedding of '" + file.path + "' has " + std::to_string(vector.size()) +
+        throw InvalidInput("the embedding of '" + file.path + "' has " + std::to_string(vector.size()) +
                                     " values, expected " + std::to_string(model.dim) + " for model '" + model.name +
                                     "'");
       }
       if (!normalise_l2(vector.data(), vector.size())) {
-        throw std::invalid_argument("the embedding of '" + file.path +
+        throw InvalidInput("the embedding of '" + file.path +
                                     "' is zero or not finite; expected a finite non-zero vector");
       }
     }
@@ -212,7 +213,7 @@ class BatchWriter {
 CommitResult Catalog::commit(const Batch& batch) {
   impl_->require_writable("commit");
   const std::optional<CatalogModel> model = find_model(batch.model);
-  if (!model) throw std::invalid_argument("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
+  if (!model) throw InvalidInput("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
   const std::vector<std::vector<float>> embeddings = validate(batch, *model);
 
   return impl_->guarded("commit", [&] {

@@ -8,6 +8,8 @@
 #include <string>
 #include <system_error>
 
+#include "store/core/store_error.h"
+
 namespace imgsearchd {
 
 namespace fs = std::filesystem;
@@ -36,7 +38,7 @@ WriterLock WriterLock::acquire(const fs::path& data_dir) {
   fs::create_directories(data_dir);
   const fs::path file = data_dir / "writer.lock";
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+  if (fd < 0) throw StoreError(file, "cannot open the writer lock: " + std::generic_category().message(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     const std::string holder = holder_of(fd);
@@ -46,7 +48,7 @@ WriterLock WriterLock::acquire(const fs::path& data_dir) {
                            " is indexing the catalogue in " + data_dir.string() + " (it holds " + file.string() +
                            "); wait for it to finish, or stop it, and try again");
     }
-    throw std::system_error(error, std::generic_category(), "cannot lock " + file.string());
+    throw StoreError(file, "cannot lock the writer lock: " + std::generic_category().message(error));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

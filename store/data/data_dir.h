@@ -8,10 +8,10 @@
 #pragma once
 
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 
 #include "store/catalog/catalog.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
@@ -22,9 +22,9 @@ std::filesystem::path vector_index_path(const std::filesystem::path& data_dir, M
 inline const char* kNothingIndexedYet = "nothing indexed yet: run imgsearchd index DIR";
 
 // Another process writes this catalogue.
-class WriterLockBusy : public std::runtime_error {
+class WriterLockBusy : public Busy {
  public:
-  using std::runtime_error::runtime_error;
+  using Busy::Busy;
 };
 
 // An exclusive flock on <data_dir>/writer.lock, held while this object
@@ -34,8 +34,8 @@ class WriterLockBusy : public std::runtime_error {
 class WriterLock {
  public:
   // Creates the data folder if needed. Throws WriterLockBusy at once (no
-  // waiting) if another process holds the lock, std::system_error if the
-  // file cannot be opened.
+  // waiting) if another process holds the lock, StoreError if the file
+  // cannot be opened or locked.
   static WriterLock acquire(const std::filesystem::path& data_dir);
 
   WriterLock(WriterLock&& other) noexcept;

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "store/core/errors.h"
 #include "store/core/normalise.h"
 #include "store/core/store_error.h"
 #include "store/faiss/vector_index_file.h"
@@ -23,7 +24,7 @@ namespace {
 using FaissId = faiss::Index::idx_t;
 
 std::unique_ptr<faiss::IndexIDMap2> make_faiss_index(int dim, IndexKind kind) {
-  if (kind != IndexKind::flat) throw std::invalid_argument("unknown vector index kind");
+  if (kind != IndexKind::flat) throw InvalidInput("unknown vector index kind");
   auto index = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(dim));
   index->own_fields = true;
   return index;
@@ -71,10 +72,10 @@ struct VectorIndex::Impl {
     std::vector<FaissId> replaced;
     for (size_t i = 0; i < n; ++i) {
       if (!seen.insert(ids[i]).second) {
-        throw std::invalid_argument("vector id " + std::to_string(ids[i]) + " is added twice in one call");
+        throw InvalidInput("vector id " + std::to_string(ids[i]) + " is added twice in one call");
       }
       if (!normalise_l2(&flat_vectors[i * dim], dim)) {
-        throw std::invalid_argument("the vector of id " + std::to_string(ids[i]) + " is zero or not finite");
+        throw InvalidInput("the vector of id " + std::to_string(ids[i]) + " is zero or not finite");
       }
       if (index->rev_map.count(ids[i])) replaced.push_back(ids[i]);
     }
@@ -99,7 +100,7 @@ struct VectorIndex::Impl {
 };
 
 VectorIndex::VectorIndex(ModelId model, int dim, IndexKind kind) {
-  if (dim <= 0) throw std::invalid_argument("a vector index needs a positive dimension, got " + std::to_string(dim));
+  if (dim <= 0) throw InvalidInput("a vector index needs a positive dimension, got " + std::to_string(dim));
   impl_ = std::make_unique<Impl>(model, dim, kind);
 }
 
@@ -125,7 +126,7 @@ size_t VectorIndex::size() const {
 
 VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKind kind) {
   const std::optional<CatalogModel> info = catalog.find_model(model);
-  if (!info) throw std::invalid_argument("cannot build a vector index for unknown model id " + std::to_string(model));
+  if (!info) throw InvalidInput("cannot build a vector index for unknown model id " + std::to_string(model));
   VectorIndex built(model, info->dim, kind);
   Impl& impl = *built.impl_;
   std::unique_lock lock(impl.mutex);  // nobody else can see it yet; add_locked expects it
@@ -153,7 +154,7 @@ VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKin
 OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
                               IndexKind kind) {
   const std::optional<CatalogModel> info = catalog.find_model(model);
-  if (!info) throw std::invalid_argument("cannot open a vector index for unknown model id " + std::to_string(model));
+  if (!info) throw InvalidInput("cannot open a vector index for unknown model id " + std::to_string(model));
 
   std::string reason;
   std::error_code error;
@@ -196,14 +197,14 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
 
 void VectorIndex::apply(const CommitResult& commit) {
   if (commit.model != impl_->model) {
-    throw std::invalid_argument("a commit for model " + std::to_string(commit.model) +
+    throw InvalidInput("a commit for model " + std::to_string(commit.model) +
                                 " cannot be applied to the vector index of model " + std::to_string(impl_->model));
   }
   std::vector<FaissId> ids;
   std::vector<float> vectors;
   for (const LiveVector& live : commit.became_live) {
     if (live.vector.size() != static_cast<size_t>(impl_->dim)) {
-      throw std::invalid_argument("the vector of id " + std::to_string(live.id) + " " +
+      throw InvalidInput("the vector of id " + std::to_string(live.id) + " " +
                                   dims_message(live.vector.size(), impl_->dim));
     }
     ids.push_back(live.id);
@@ -211,7 +212,7 @@ void VectorIndex::apply(const CommitResult& commit) {
   }
   std::unique_lock lock(impl_->mutex);
   if (commit.generation != impl_->generation + 1) {
-    throw std::invalid_argument("commit generation " + std::to_string(commit.generation) +
+    throw InvalidInput("commit generation " + std::to_string(commit.generation) +
                                 " does not follow the vector index's generation " +
                                 std::to_string(impl_->generation) +
                                 ": a commit was not applied; open the vector index again");
@@ -229,7 +230,7 @@ void VectorIndex::add(const std::vector<LiveVector>& vectors) {
   flat.reserve(vectors.size() * static_cast<size_t>(impl_->dim));
   for (const LiveVector& live : vectors) {
     if (live.vector.size() != static_cast<size_t>(impl_->dim)) {
-      throw std::invalid_argument("the vector of id " + std::to_string(live.id) + " " +
+      throw InvalidInput("the vector of id " + std::to_string(live.id) + " " +
                                   dims_message(live.vector.size(), impl_->dim));
     }
     ids.push_back(live.id);
@@ -248,11 +249,11 @@ void VectorIndex::remove(const std::vector<VectorId>& ids) {
 
 std::vector<SearchHit> VectorIndex::search(const std::vector<float>& query, size_t k) const {
   if (query.size() != static_cast<size_t>(impl_->dim)) {
-    throw std::invalid_argument("the query vector " + dims_message(query.size(), impl_->dim));
+    throw InvalidInput("the query vector " + dims_message(query.size(), impl_->dim));
   }
   std::vector<float> normalised = query;
   if (!normalise_l2(normalised.data(), normalised.size())) {
-    throw std::invalid_argument("the query vector is zero or not finite");
+    throw InvalidInput("the query vector is zero or not finite");
   }
   std::shared_lock lock(impl_->mutex);
   const auto n = static_cast<FaissId>(std::min<size_t>(k, static_cast<size_t>(impl_->index->ntotal)));

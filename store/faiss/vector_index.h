@@ -51,7 +51,7 @@ class VectorIndex {
   // catalogue's current generation with as many vectors as are live;
   // otherwise rebuilds from the catalogue, logs why (missing, stale,
   // corrupt) and, unless the catalogue was opened read-only, saves it.
-  // Throws std::invalid_argument for an unknown model.
+  // Throws InvalidInput for an unknown model.
   static OpenedIndex open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
                           IndexKind kind = IndexKind::flat);
   // Every live vector of `model`, at the catalogue's generation.
@@ -69,7 +69,7 @@ class VectorIndex {
   size_t size() const;
 
   // Applies what a commit changed (removes the orphaned ids, adds those that
-  // became live) and takes its generation. Throws std::invalid_argument,
+  // became live) and takes its generation. Throws InvalidInput,
   // changing nothing, if the commit is for another model or is not the one
   // right after this index's generation (a commit was missed: the index
   // must be opened again).

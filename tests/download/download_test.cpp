@@ -307,8 +307,8 @@ TEST_F(DownloadTest, RefusesToWriteIntoAPartAnotherProcessIsFilling) {
 }
 
 TEST_F(DownloadTest, RejectsAMalformedChecksumOrUrl) {
-  EXPECT_THROW(download("http://127.0.0.1:1/x", "abc"), std::invalid_argument);
-  EXPECT_THROW(download("ftp://127.0.0.1/x", test::sha256_hex("x")), std::invalid_argument);
+  EXPECT_THROW(download("http://127.0.0.1:1/x", "abc"), InvalidInput);
+  EXPECT_THROW(download("ftp://127.0.0.1/x", test::sha256_hex("x")), InvalidInput);
 }
 
 TEST_F(DownloadTest, ProgressBarShowsBytesTotalAndPercent) {

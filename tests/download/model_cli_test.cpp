@@ -116,7 +116,7 @@ TEST_F(ModelCliTest, PullRejectsAnUnknownNameAndABadChecksum) {
   EXPECT_NE(unknown.err.find("ViT-B-32, ViT-B-16, ViT-L-14"), std::string::npos) << unknown.err;
 
   const CommandResult bad_sha = imgsearchd("model pull --url http://127.0.0.1:1/x.pt --sha256 1234");
-  EXPECT_EQ(bad_sha.exit_code, 1);
+  EXPECT_EQ(bad_sha.exit_code, 2);  // a caller mistake (store/core/errors.h)
   EXPECT_NE(bad_sha.err.find("--sha256 must be 64 hex digits"), std::string::npos) << bad_sha.err;
 }
 

@@ -3,6 +3,7 @@
 // tests/reference/preprocess_reference.py (ctest fixture image_reference).
 
 #include "indexer/image/image_loader.h"
+#include "store/core/errors.h"
 
 #include <gtest/gtest.h>
 #include <vips/vips8>
@@ -523,10 +524,10 @@ TEST(ImageLoaderBadFiles, EmptyBuffer) {
 TEST(ImageLoaderBadFiles, BadOptionsAreACallerError) {
   PreprocessOptions options;
   options.resolution = 0;
-  EXPECT_THROW(load_image_for_clip(kTestData / "pillow/hopper.jpg", options), std::invalid_argument);
+  EXPECT_THROW(load_image_for_clip(kTestData / "pillow/hopper.jpg", options), InvalidInput);
   options = {};
   options.std[1] = 0.0f;
-  EXPECT_THROW(load_image_for_clip(kTestData / "pillow/hopper.jpg", options), std::invalid_argument);
+  EXPECT_THROW(load_image_for_clip(kTestData / "pillow/hopper.jpg", options), InvalidInput);
 }
 
 TEST(ImageLoaderBadFiles, NameThatLooksLikeLoadOptions) {

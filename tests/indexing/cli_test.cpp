@@ -72,6 +72,19 @@ TEST_F(IndexingCliTest, BadKIsRefusedWithAClearMessage) {
   }
 }
 
+// The error policy at the command line: a caller's mistake exits 2, an
+// unknown id 1 (store/core/errors.h).
+TEST_F(IndexingCliTest, ABadKExitsTwoAndAnUnknownIdExitsOne) {
+  copy_photos(photos_, 2);
+  index();
+  const CommandResult bad_k = run({"search", "a dog", "-k", "0"});
+  EXPECT_EQ(bad_k.exit_code, 2) << bad_k.err;
+  EXPECT_NE(bad_k.err.find("-k must be between 1 and 1000, got 0"), std::string::npos) << bad_k.err;
+  const CommandResult unknown_id = run({"similar", "12345"});
+  EXPECT_EQ(unknown_id.exit_code, 1) << unknown_id.err;
+  EXPECT_NE(unknown_id.err.find("no indexed image has the id 12345"), std::string::npos) << unknown_id.err;
+}
+
 TEST_F(IndexingCliTest, SimilarLeavesTheQueryImageOut) {
   const std::vector<fs::path> photos = copy_photos(photos_, 10);
   index();
@@ -251,6 +264,34 @@ TEST_F(IndexingCliTest, RenameMoveCopyAndDeleteCostNoModelTime) {
   test::append_bytes(photos[4]);
   EXPECT_EQ(index()["embedded"], 1) << "a modified file is embedded again, once";
   EXPECT_EQ(index()["hashed"], 0);
+}
+
+// The two fixture models (seeds 1 and 2) are files of one name,
+// open_clip_model.safetensors, with other weights: two models, told apart by
+// their fingerprints, and the message says which is which and what to do.
+TEST_F(IndexingCliTest, AWeightsFileOfTheSameNameWithOtherWeightsIsAnotherModel) {
+  ASSERT_EQ(kModelA.filename(), kModelB.filename());
+  copy_photos(photos_, 3);
+  index();
+
+  const CommandResult other = run({"search", "a photo of a dog", "--model", kModelB.string()});
+  EXPECT_EQ(other.exit_code, 1) << other.err;
+  EXPECT_NE(other.err.find("nothing indexed yet with the model open_clip_model from " + kModelB.string()),
+            std::string::npos)
+      << other.err;
+  EXPECT_NE(other.err.find("another weights file of the same name"), std::string::npos) << other.err;
+  EXPECT_NE(other.err.find("Run imgsearchd index DIR --model " + kModelB.string()), std::string::npos) << other.err;
+
+  // Doing what it says works, and the two fingerprints it named are the two models'.
+  EXPECT_EQ(index({"--model", kModelB.string(), photos_.string()})["embedded"], 3);
+  const nlohmann::json status = run({"status", "--json"}).json();
+  ASSERT_EQ(status["models"].size(), 2u);
+  EXPECT_EQ(status["models"][0]["name"], status["models"][1]["name"]);
+  EXPECT_NE(status["models"][0]["fingerprint"], status["models"][1]["fingerprint"]);
+  for (const auto& model : status["models"]) {
+    EXPECT_NE(other.err.find(model["fingerprint"].get<std::string>()), std::string::npos) << other.err;
+  }
+  EXPECT_EQ(search({"a photo of a dog", "--model", kModelB.string()})["results"].size(), 3u);
 }
 
 TEST_F(IndexingCliTest, SwitchingModelsReembedsOnceAndSwitchingBackIsFree) {

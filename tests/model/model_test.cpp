@@ -249,10 +249,10 @@ TEST(ModelTest, ShortTokenRowsArePaddedLikeTheTokenizerDoes) {
 TEST(ModelTest, RefusesTokenIdsOutsideTheVocabulary) {
   const Reference ref("small");
   const auto model = ClipModel::load(ref.weights("f32"), {});
-  EXPECT_THROW(model->encode_texts({{49406, 49408, 0}}), std::invalid_argument);
-  EXPECT_THROW(model->encode_texts({{49406, -1}}), std::invalid_argument);
-  EXPECT_THROW(model->encode_texts({std::vector<int32_t>(78, 1)}), std::invalid_argument);
-  EXPECT_THROW(model->encode_texts({{}}), std::invalid_argument);
+  EXPECT_THROW(model->encode_texts({{49406, 49408, 0}}), InvalidInput);
+  EXPECT_THROW(model->encode_texts({{49406, -1}}), InvalidInput);
+  EXPECT_THROW(model->encode_texts({std::vector<int32_t>(78, 1)}), InvalidInput);
+  EXPECT_THROW(model->encode_texts({{}}), InvalidInput);
 }
 
 TEST(ModelTest, TheSidecarDecidesActivationAndHeads) {

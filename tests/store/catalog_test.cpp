@@ -175,8 +175,8 @@ TEST_F(CatalogTest, InvalidBatchesAreRefusedBeforeAnythingIsWritten) {
   auto expect_refused = [&](Batch batch, const std::string& expected_text) {
     try {
       catalog.commit(batch);
-      ADD_FAILURE() << "expected std::invalid_argument mentioning " << expected_text;
-    } catch (const std::invalid_argument& e) {
+      ADD_FAILURE() << "expected InvalidInput mentioning " << expected_text;
+    } catch (const InvalidInput& e) {
       EXPECT_NE(std::string(e.what()).find(expected_text), std::string::npos) << e.what();
     }
     EXPECT_EQ(catalog.generation(), 0u);
@@ -255,7 +255,7 @@ TEST_F(CatalogTest, TwoModelsKeepSeparateEmbeddingsAndSwitchingBackCostsNothing)
   const ModelId large = catalog.model("large", "f2", kDim);
   EXPECT_NE(small, large);
   EXPECT_EQ(catalog.model("small", "f1", 4), small);
-  EXPECT_THROW(catalog.model("small", "f1", 5), std::invalid_argument);
+  EXPECT_THROW(catalog.model("small", "f1", 5), InvalidInput);
   const VectorId id = vector_id_for(hash_of(1));
 
   catalog.commit({small, {indexed("/p/a.jpg", 1, 4)}, {}, {}});

@@ -58,8 +58,8 @@ TEST(VectorIndex, SearchReturnsTheNearestVectorsBestFirstWithCosineScores) {
 
   EXPECT_EQ(index.search(query, 500).size(), 50u) << "k beyond the size returns everything";
   EXPECT_TRUE(index.search(query, 0).empty());
-  EXPECT_THROW(index.search(std::vector<float>(kDim + 1, 1.0f), 5), std::invalid_argument);
-  EXPECT_THROW(index.search(std::vector<float>(kDim, 0.0f), 5), std::invalid_argument);
+  EXPECT_THROW(index.search(std::vector<float>(kDim + 1, 1.0f), 5), InvalidInput);
+  EXPECT_THROW(index.search(std::vector<float>(kDim, 0.0f), 5), InvalidInput);
   EXPECT_TRUE(VectorIndex(1, kDim).search(query, 5).empty()) << "an empty index finds nothing";
 }
 
@@ -77,8 +77,8 @@ TEST(VectorIndex, AddingAPresentIdReplacesItAndRemovingAnAbsentOneDoesNothing) {
   EXPECT_EQ(index.ids(), std::vector<VectorId>{5});
   EXPECT_FALSE(index.contains(6));
   EXPECT_FALSE(index.reconstruct(6).has_value());
-  EXPECT_THROW(index.add({{8, vector_of(1, kDim - 1)}}), std::invalid_argument);
-  EXPECT_THROW(index.add({{8, vector_of(1, kDim)}, {8, vector_of(2, kDim)}}), std::invalid_argument);
+  EXPECT_THROW(index.add({{8, vector_of(1, kDim - 1)}}), InvalidInput);
+  EXPECT_THROW(index.add({{8, vector_of(1, kDim)}, {8, vector_of(2, kDim)}}), InvalidInput);
   EXPECT_EQ(index.size(), 1u) << "a refused add changes nothing";
 }
 
@@ -127,14 +127,14 @@ TEST_F(VectorIndexFileTest, ApplyFollowsCommitsAndRefusesAGap) {
   const CommitResult missed = catalog.commit({model, {indexed("/photos/9.jpg", 9, kDim)}, {}, {}});
   const CommitResult next = catalog.commit({model, {indexed("/photos/10.jpg", 10, kDim)}, {}, {}});
   (void)missed;
-  EXPECT_THROW(index.apply(next), std::invalid_argument);
+  EXPECT_THROW(index.apply(next), InvalidInput);
   EXPECT_EQ(index.size(), 2u) << "a refused commit changes nothing";
   EXPECT_EQ(index.generation(), 2u);
 
   const ModelId other = catalog.model("other", "g", kDim);
   CommitResult foreign = next;
   foreign.model = other;
-  EXPECT_THROW(index.apply(foreign), std::invalid_argument);
+  EXPECT_THROW(index.apply(foreign), InvalidInput);
 }
 
 TEST_F(VectorIndexFileTest, AMissingFileIsBuiltSavedAndThenLoaded) {

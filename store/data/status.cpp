@@ -1,0 +1,55 @@
+#include "store/data/status.h"
+
+#include <utility>
+
+#include "store/data/data_dir.h"
+#include "store/faiss/vector_index.h"
+
+namespace imgsearchd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t count_of(const std::map<ModelId, uint64_t>& counts, ModelId model) {
+  const auto found = counts.find(model);
+  return found == counts.end() ? 0 : found->second;
+}
+
+IndexStatus index_status(const fs::path& file, const Catalog& catalog, ModelId model) {
+  const OpenedIndex opened = VectorIndex::open(file, catalog, model);
+  IndexStatus status;
+  status.file = file;
+  status.vectors = opened.index.size();
+  status.generation = opened.index.generation();
+  status.current = !opened.rebuilt;
+  status.stale_reason = opened.reason;
+  return status;
+}
+
+}  // namespace
+
+StoreStatus read_store_status(const fs::path& data_dir) {
+  StoreStatus status;
+  status.data_dir = data_dir;
+  status.catalog_file = catalog_path(data_dir);
+  if (!fs::exists(status.catalog_file)) return status;
+
+  const Catalog catalog = Catalog::open_read_only(status.catalog_file);
+  CatalogStatus held;
+  held.generation = catalog.generation();
+  held.counts = catalog.counts();
+  for (const CatalogModel& model : catalog.models()) {
+    ModelStatus entry;
+    entry.model = model;
+    entry.embeddings = count_of(held.counts.embeddings, model.id);
+    entry.live = count_of(held.counts.live, model.id);
+    entry.index = index_status(vector_index_path(data_dir, model.id), catalog, model.id);
+    held.models.push_back(std::move(entry));
+  }
+  held.failed_files = catalog.failed_files();
+  status.catalog = std::move(held);
+  return status;
+}
+
+}  // namespace imgsearchd
