@@ -1,0 +1,451 @@
+// The live indexer's thread: one loop that takes the next piece of work
+// (stop, a model check, forgotten roots, a full reconcile, rescans of some
+// roots, a batch of changes) and does it with the indexing pipeline.
+#include "indexer/live/live_indexer.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "indexer/live/counting_model.h"
+#include "indexer/live/live_watchers.h"
+#include "indexer/scan/stat_signature.h"
+#include "indexer/search/query_engine.h"
+#include "indexer/weights/model_registry.h"
+#include "store/data/data_dir.h"
+#include "store/faiss/vector_index.h"
+
+namespace imgsearchd {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string normalized(const fs::path& path) {
+  std::string text = fs::absolute(path).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+bool is_under(const std::string& path, const std::string& folder) {
+  if (folder == "/") return true;
+  return path == folder ||
+         (path.size() > folder.size() && path.compare(0, folder.size(), folder) == 0 && path[folder.size()] == '/');
+}
+
+std::optional<StatSignature> signature_of(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+  return stat_signature_of(st);
+}
+
+}  // namespace
+
+struct LiveIndexer::Work {
+  bool stop = false;
+  bool check_model = false;
+  bool full = false;                  // `roots` is every root: a full reconcile
+  std::vector<LiveRoot> roots;        // reconcile these
+  std::vector<std::string> forget;    // roots no longer configured
+  ChangedPaths changes;
+};
+
+LiveIndexer::LiveIndexer(LiveOptions options, Catalog catalog)
+    : data_dir_(options.data_dir), catalog_(std::move(catalog)), options_(std::move(options)) {
+  status_.state = "starting";
+  status_.model = options_.model.model;
+}
+
+LiveIndexer::~LiveIndexer() {
+  request_stop();
+  if (thread_.joinable()) thread_.join();
+  if (watchers_) watchers_->stop();
+}
+
+void LiveIndexer::start() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reconcile_all_ = true;  // the start-up reconcile
+  }
+  watchers_ = std::make_unique<live::LiveWatchers>(*this, options_);
+  thread_ = std::thread([this] { run(); });
+}
+
+void LiveIndexer::reconfigure(LiveOptions options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::set<std::string> before, after;
+  for (const LiveRoot& root : options_.roots) before.insert(normalized(root.path));
+  for (const LiveRoot& root : options.roots) after.insert(normalized(root.path));
+  for (const LiveRoot& root : options.roots) {
+    if (!before.count(normalized(root.path))) {
+      spdlog::info("new root {}: scanning and watching it", root.path.string());
+      added_roots_.push_back(root);
+    }
+  }
+  for (const std::string& root : before) {
+    if (!after.count(root)) {
+      spdlog::info("root {} is no longer configured: unwatching it; its files leave the results", root);
+      forgotten_roots_.push_back(root);
+    }
+  }
+  if (options.model.model != options_.model.model) {
+    spdlog::warn("model.name changed from '{}' to '{}': the new model is used after a restart",
+                 options_.model.model, options.model.model);
+    options.model = options_.model;
+  }
+  options_ = std::move(options);
+  if (watchers_) watchers_->set_roots(options_);
+  wake_.notify_all();
+}
+
+void LiveIndexer::request_reconcile() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reconcile_all_ = true;
+  wake_.notify_all();
+}
+
+void LiveIndexer::request_stop() {
+  stop_ = true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  wake_.notify_all();
+}
+
+bool LiveIndexer::wait_stopped(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return stopped_cv_.wait_for(lock, timeout, [this] { return stopped_; });
+}
+
+std::exception_ptr LiveIndexer::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_;
+}
+
+LiveStatus LiveIndexer::status() const {
+  LiveStatus status;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status = status_;
+    status.pending_paths = pending_.files.size() + pending_.folders.size();
+  }
+  if (watchers_) status.roots = watchers_->status();
+  return status;
+}
+
+std::shared_ptr<QueryEngine> LiveIndexer::query_engine() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return engine_;
+}
+
+void LiveIndexer::on_changes(const ChangedPaths& changes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  pending_.files.insert(pending_.files.end(), changes.files.begin(), changes.files.end());
+  pending_.folders.insert(pending_.folders.end(), changes.folders.begin(), changes.folders.end());
+  wake_.notify_all();
+}
+
+void LiveIndexer::on_root_rescan(const std::string& root) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  rescan_roots_.push_back(normalized(root));
+  wake_.notify_all();
+}
+
+void LiveIndexer::on_watch_warning(const std::string& warning) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (std::find(status_.warnings.begin(), status_.warnings.end(), warning) == status_.warnings.end())
+    status_.warnings.push_back(warning);
+}
+
+void LiveIndexer::set_state(const std::string& state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (status_.state != "failed") status_.state = state;
+}
+
+// ---- The thread ----
+
+void LiveIndexer::run() {
+  try {
+    try_load_model();
+    next_reconcile_ = Clock::now() + options_.reconcile_interval;
+    while (true) {
+      Work work = next_work();
+      if (work.stop) break;
+      if (work.check_model) {
+        try_load_model();
+        continue;
+      }
+      if (!work.forget.empty()) {
+        forget_roots(work.forget);
+      } else if (!work.roots.empty() || work.full) {
+        set_state("reconciling");
+        reconcile_roots(work.roots);
+        if (work.full && !stop_) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          ++status_.counters.reconciles;
+          if (!status_.startup_reconcile_done) {
+            status_.startup_reconcile_done = true;
+            spdlog::info("start-up reconcile done: {} files indexed, {} failed, {} searchable", status_.files_ok,
+                         status_.files_failed, status_.searchable);
+          }
+        }
+      } else {
+        set_state("indexing");
+        apply_changes(work.changes);
+      }
+      set_state("watching");
+    }
+    set_state("stopping");
+    if (index_) index_->save(index_file_);
+    set_state("stopped");
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_ = std::current_exception();
+    status_.state = "failed";
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      status_.error = e.what();
+      spdlog::error("indexing stopped: {}", e.what());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopped_ = true;
+  stopped_cv_.notify_all();
+}
+
+LiveIndexer::Work LiveIndexer::next_work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    Work work;
+    if (stop_) {
+      work.stop = true;
+      return work;
+    }
+    const Clock::time_point now = Clock::now();
+    if (!session_ && now >= next_model_check_) {
+      work.check_model = true;
+      return work;
+    }
+    if (options_.reconcile_interval.count() > 0 && now >= next_reconcile_) reconcile_all_ = true;
+    if (!forgotten_roots_.empty()) {
+      work.forget = std::move(forgotten_roots_);
+      forgotten_roots_.clear();
+      return work;
+    }
+    if (reconcile_all_) {
+      // Covers every rescan asked for and every change queued so far.
+      reconcile_all_ = false;
+      rescan_roots_.clear();
+      added_roots_.clear();
+      pending_ = ChangedPaths{};
+      work.full = true;
+      work.roots = options_.roots;
+      next_reconcile_ = now + options_.reconcile_interval;
+      return work;
+    }
+    if (!added_roots_.empty() || !rescan_roots_.empty()) {
+      std::set<std::string> wanted(rescan_roots_.begin(), rescan_roots_.end());
+      for (const LiveRoot& root : added_roots_) wanted.insert(normalized(root.path));
+      for (const LiveRoot& root : options_.roots)
+        if (wanted.count(normalized(root.path))) work.roots.push_back(root);
+      added_roots_.clear();
+      rescan_roots_.clear();
+      if (!work.roots.empty()) return work;
+    }
+    if (!pending_.files.empty() || !pending_.folders.empty()) {
+      work.changes = std::move(pending_);
+      pending_ = ChangedPaths{};
+      return work;
+    }
+    Clock::time_point until = Clock::time_point::max();
+    if (!session_) until = std::min(until, next_model_check_);
+    if (options_.reconcile_interval.count() > 0) until = std::min(until, next_reconcile_);
+    if (until == Clock::time_point::max()) {
+      wake_.wait(lock);
+    } else {
+      wake_.wait_until(lock, until);
+    }
+  }
+}
+
+// Loads the model once its file is there and has stopped changing (it may be
+// being copied): a file first seen now is loaded at the next check, unless
+// it was there from the start.
+void LiveIndexer::try_load_model() {
+  const ModelSessionOptions options = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return options_.model;
+  }();
+  const bool first_check = next_model_check_ == Clock::time_point{};
+  next_model_check_ = Clock::now() + options_.model_check;
+  auto missing = [&](const std::string& problem) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (status_.model_problem != problem) {
+      spdlog::warn("{}", problem);
+      spdlog::warn("until the model is there, files are catalogued and hashed but not searchable; "
+                   "it is picked up without a restart");
+    }
+    status_.model_problem = problem;
+  };
+
+  fs::path weights;
+  try {
+    weights = resolve_model_path(options.model, models_dir_or_default(options.models_dir));
+  } catch (const std::exception& e) {
+    model_file_seen_.reset();
+    missing(e.what());
+    return;
+  }
+  const std::optional<StatSignature> seen = signature_of(weights);
+  if (!first_check && (!seen || !model_file_seen_ || !(*seen == *model_file_seen_))) {
+    model_file_seen_ = seen;  // look again at the next check: is it still changing?
+    return;
+  }
+  model_file_seen_ = seen;
+
+  std::unique_ptr<ModelSession> session;
+  try {
+    session = std::make_unique<ModelSession>(options);
+  } catch (const std::exception& e) {
+    missing(std::string("cannot load the model: ") + e.what());
+    return;
+  }
+  const ModelInfo& info = session->info();
+  model_id_ = catalog_.model(session->name(), info.fingerprint, info.embed_dim);
+  index_file_ = vector_index_path(data_dir_, model_id_);
+  OpenedIndex opened = VectorIndex::open(index_file_, catalog_, model_id_);
+  auto index = std::make_shared<VectorIndex>(std::move(opened.index));
+  auto shared_session = std::shared_ptr<ModelSession>(std::move(session));
+  counting_model_ = std::make_unique<live::CountingModel>(shared_session->model());
+  // The engine keeps the session and the index alive for as long as a
+  // caller holds it.
+  struct EngineHolder {
+    std::shared_ptr<ModelSession> session;
+    std::shared_ptr<VectorIndex> index;
+    QueryEngine engine;
+    EngineHolder(std::shared_ptr<ModelSession> s, std::shared_ptr<VectorIndex> i, const fs::path& catalog)
+        : session(std::move(s)), index(std::move(i)), engine(catalog, *index, *session) {}
+  };
+  auto holder = std::make_shared<EngineHolder>(shared_session, index, catalog_.file());
+  spdlog::info("model {} loaded ({}, {} dimensions); its index holds {} images", shared_session->name(),
+               shared_session->weights().string(), info.embed_dim, index->size());
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  session_ = shared_session;
+  index_ = index;
+  engine_ = std::shared_ptr<QueryEngine>(holder, &holder->engine);
+  status_.model_loaded = true;
+  const bool was_missing = !status_.model_problem.empty();
+  status_.model_problem.clear();
+  // What was catalogued without the model is embedded now.
+  if (was_missing) reconcile_all_ = true;
+}
+
+IndexingOptions LiveIndexer::options_for(const LiveRoot& root) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  IndexingOptions options = options_.indexing;
+  options.scan.roots = {root.path};
+  options.scan.include = root.include;
+  options.scan.exclude = root.exclude;
+  return options;
+}
+
+IndexingTarget LiveIndexer::target() { return IndexingTarget{catalog_, model_id_, *index_, index_file_}; }
+
+void LiveIndexer::reconcile_roots(const std::vector<LiveRoot>& roots) {
+  if (!session_) {
+    spdlog::info("no model yet: {} roots wait for it", roots.size());
+    return;
+  }
+  for (const LiveRoot& root : roots) {
+    if (stop_) return;
+    const IndexingSummary summary =
+        run_indexing(target(), *counting_model_, session_->preprocess(), options_for(root), {}, &stop_);
+    add_counts(summary.counts);
+    const IndexingCounts& c = summary.counts;
+    spdlog::info("reconciled {}: {} files, {} unchanged, {} embedded, {} attached, {} failed, {} removed",
+                 root.path.string(), c.scanned, c.unchanged, c.embedded, c.attached, c.failed, c.removed);
+  }
+  update_catalog_status();
+}
+
+void LiveIndexer::apply_changes(const ChangedPaths& changes) {
+  // Until the pipeline reconciles single paths: rescan the roots they are in.
+  std::vector<LiveRoot> roots;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.counters.change_batches += 1;
+    status_.counters.changed_paths += changes.files.size() + changes.folders.size();
+    for (const LiveRoot& root : options_.roots) {
+      const std::string text = normalized(root.path);
+      auto inside = [&](const std::string& path) { return is_under(path, text); };
+      if (std::any_of(changes.files.begin(), changes.files.end(), inside) ||
+          std::any_of(changes.folders.begin(), changes.folders.end(), inside))
+        roots.push_back(root);
+    }
+  }
+  reconcile_roots(roots);
+}
+
+// The files of roots no longer configured leave the results, except those
+// that are also under a root still configured (nested roots).
+void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
+  if (!session_) return;  // kept until a model is there to commit with
+  std::vector<std::string> remaining;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const LiveRoot& root : options_.roots) remaining.push_back(normalized(root.path));
+  }
+  std::vector<std::string> gone;
+  for (const std::string& root : roots) {
+    for (std::string& path : catalog_.paths_under(root)) {
+      const bool kept = std::any_of(remaining.begin(), remaining.end(),
+                                    [&](const std::string& other) { return is_under(path, other); });
+      if (!kept) gone.push_back(std::move(path));
+    }
+  }
+  const size_t chunk = 1024;
+  for (size_t begin = 0; begin < gone.size(); begin += chunk) {
+    Batch batch;
+    batch.model = model_id_;
+    batch.deleted.assign(gone.begin() + begin, gone.begin() + std::min(gone.size(), begin + chunk));
+    index_->apply(catalog_.commit(batch));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.counters.removed += gone.size();
+  }
+  if (!gone.empty()) index_->save(index_file_);
+  spdlog::info("{} files of removed roots left the results", gone.size());
+  update_catalog_status();
+}
+
+void LiveIndexer::add_counts(const IndexingCounts& c) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LiveCounters& t = status_.counters;
+  t.hashed += c.hashed;
+  t.attached += c.attached;
+  t.failed += c.failed;
+  t.removed += c.removed;
+  t.deferred += c.deferred;
+  if (counting_model_) {
+    t.embedded = counting_model_->images();
+    t.model_calls = counting_model_->calls();
+  }
+}
+
+void LiveIndexer::update_catalog_status() {
+  const CatalogCounts counts = catalog_.counts();
+  const uint64_t generation = catalog_.generation();
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.generation = generation;
+  status_.files_ok = counts.files_ok;
+  status_.files_failed = counts.files_failed;
+  const auto live = counts.live.find(model_id_);
+  status_.searchable = session_ && live != counts.live.end() ? live->second : 0;
+}
+
+}  // namespace imgsearchd
