@@ -157,7 +157,7 @@ int run_index(AppContext& context, const IndexArguments& args) {
   {
     IndexProgressDisplay display(::isatty(STDERR_FILENO) == 1);
     install_stop_handlers();
-    IndexingTarget target{catalog, model, opened.index, index_file};
+    IndexingTarget target{catalog, model, &opened.index};
     summary = run_indexing(target, session.model(), session.preprocess(), indexing_options(config, roots),
                            [&](const IndexingProgress& progress) { display.update(progress); }, &g_stop);
   }

@@ -58,7 +58,7 @@ class PipelineTest : public ::testing::Test {
     options.batch_size = 4;
     options.queue_size = 5;
     options.save_every_batches = 2;
-    IndexingTarget target{catalog, id, opened.index, index_file(id)};
+    IndexingTarget target{catalog, id, &opened.index};
     IndexingSummary summary = run_indexing(target, model, model.preprocess(), options, on_progress, stop);
     expect_consistent(model);
     return summary;
