@@ -127,16 +127,21 @@ class IndexingRun {
     };
     for (const std::string& folder : changes.folders) place(folder, folders);
     for (const std::string& file : changes.files) place(file, files);
-    std::sort(folders.begin(), folders.end());
-    folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
-    std::vector<std::string> outermost;
-    for (const std::string& folder : folders) {
-      if (outermost.empty() || !is_at_or_under(folder, outermost.back())) outermost.push_back(folder);
-    }
-    auto covered = [&](const std::string& path) {
-      const auto after = std::upper_bound(outermost.begin(), outermost.end(), path);
-      return after != outermost.begin() && is_at_or_under(path, *(after - 1));
+    const std::unordered_set<std::string> given(folders.begin(), folders.end());
+    // Whether a folder above `path` (not `path` itself) is given: checks each
+    // ancestor, so the cost is the path's depth.
+    auto below_given = [&](const std::string& path) {
+      for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0; slash = path.rfind('/', slash - 1)) {
+        if (given.count(path.substr(0, slash))) return true;
+      }
+      return path.size() > 1 && given.count("/");
     };
+    std::vector<std::string> outermost;
+    for (const std::string& folder : given) {
+      if (!below_given(folder)) outermost.push_back(folder);
+    }
+    std::sort(outermost.begin(), outermost.end());
+    auto covered = [&](const std::string& path) { return given.count(path) || below_given(path); };
 
     for (const std::string& folder : outermost) {
       if (stop_requested(stop_)) break;
