@@ -109,7 +109,7 @@ imgsearchd::IndexingSummary index_tree(const std::filesystem::path& root, const 
   options.scan.roots = {root};
   imgsearchd::PreprocessOptions preprocess;
   preprocess.resolution = model.info().image_resolution;
-  imgsearchd::IndexingTarget target{catalog, id, opened.index, data / "index.faiss"};
+  imgsearchd::IndexingTarget target{catalog, id, &opened.index};
   return imgsearchd::run_indexing(target, model, preprocess, options);
 }
 

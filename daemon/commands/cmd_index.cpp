@@ -195,7 +195,7 @@ int run_index(AppContext& context, const IndexArguments& args) {
   {
     IndexProgressDisplay display(::isatty(STDERR_FILENO) == 1);
     install_stop_handlers();
-    IndexingTarget target{catalog, model, opened.index, index_file};
+    IndexingTarget target{catalog, model, &opened.index};
     for (const IndexingOptions& run : indexing_runs(config, roots)) {
       if (g_stop) break;
       add_summary(summary, run_indexing(target, session.model(), session.preprocess(), run,

@@ -84,6 +84,8 @@ nlohmann::json status_json(const LiveStatus& status) {
           {"counters",
            {{"hashed", c.hashed},
             {"attached", c.attached},
+            {"reattached", c.reattached},
+            {"catalogued", c.catalogued},
             {"embedded", c.embedded},
             {"model_calls", c.model_calls},
             {"failed", c.failed},

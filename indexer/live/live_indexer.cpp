@@ -198,7 +198,7 @@ void LiveIndexer::run() {
       set_state("watching");
     }
     set_state("stopping");
-    if (index_) index_->save(index_file_);
+    if (index_) index_->checkpoint();
     set_state("stopped");
   } catch (...) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -241,6 +241,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
       rescan_roots_.clear();
       added_roots_.clear();
       pending_ = ChangedPaths{};
+      retry_ = ChangedPaths{};
       work.full = true;
       work.roots = options_.roots;
       next_reconcile_ = now + options_.reconcile_interval;
@@ -255,6 +256,11 @@ LiveIndexer::Work LiveIndexer::next_work() {
       rescan_roots_.clear();
       if (!work.roots.empty()) return work;
     }
+    if ((!retry_.files.empty() || !retry_.folders.empty()) && now >= retry_at_) {
+      pending_.files.insert(pending_.files.end(), retry_.files.begin(), retry_.files.end());
+      pending_.folders.insert(pending_.folders.end(), retry_.folders.begin(), retry_.folders.end());
+      retry_ = ChangedPaths{};
+    }
     if (!pending_.files.empty() || !pending_.folders.empty()) {
       work.changes = std::move(pending_);
       pending_ = ChangedPaths{};
@@ -263,6 +269,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
     Clock::time_point until = Clock::time_point::max();
     if (!session_) until = std::min(until, next_model_check_);
     if (options_.reconcile_interval.count() > 0) until = std::min(until, next_reconcile_);
+    if (!retry_.files.empty() || !retry_.folders.empty()) until = std::min(until, retry_at_);
     if (until == Clock::time_point::max()) {
       wake_.wait(lock);
     } else {
@@ -315,8 +322,7 @@ void LiveIndexer::try_load_model() {
   }
   const ModelInfo& info = session->info();
   model_id_ = catalog_.model(session->name(), info.fingerprint, info.embed_dim);
-  index_file_ = vector_index_path(data_dir_, model_id_);
-  OpenedIndex opened = VectorIndex::open(index_file_, catalog_, model_id_);
+  OpenedIndex opened = VectorIndex::open(vector_index_path(data_dir_, model_id_), catalog_, model_id_);
   auto index = std::make_shared<VectorIndex>(std::move(opened.index));
   auto shared_session = std::shared_ptr<ModelSession>(std::move(session));
   counting_model_ = std::make_unique<live::CountingModel>(shared_session->model());
@@ -344,56 +350,75 @@ void LiveIndexer::try_load_model() {
   if (was_missing) reconcile_all_ = true;
 }
 
-IndexingOptions LiveIndexer::options_for(const LiveRoot& root) const {
+std::vector<IndexingOptions> LiveIndexer::runs_for(const std::vector<LiveRoot>& roots) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  IndexingOptions options = options_.indexing;
-  options.scan.roots = {root.path};
-  options.scan.include = root.include;
-  options.scan.exclude = root.exclude;
-  return options;
+  std::vector<IndexingOptions> runs;
+  for (const LiveRoot& root : roots) {
+    if (runs.empty() || runs.back().scan.include != root.include || runs.back().scan.exclude != root.exclude) {
+      IndexingOptions options = options_.indexing;
+      options.scan.roots.clear();
+      options.scan.include = root.include;
+      options.scan.exclude = root.exclude;
+      runs.push_back(std::move(options));
+    }
+    runs.back().scan.roots.push_back(root.path);
+  }
+  return runs;
 }
 
-IndexingTarget LiveIndexer::target() { return IndexingTarget{catalog_, model_id_, *index_, index_file_}; }
+IndexingTarget LiveIndexer::target() { return IndexingTarget{catalog_, model_id_, index_.get()}; }
+
+ClipModel* LiveIndexer::model() { return counting_model_.get(); }
 
 void LiveIndexer::reconcile_roots(const std::vector<LiveRoot>& roots) {
-  if (!session_) {
-    spdlog::info("no model yet: {} roots wait for it", roots.size());
-    return;
-  }
-  for (const LiveRoot& root : roots) {
+  const PreprocessOptions preprocess = session_ ? session_->preprocess() : PreprocessOptions{};
+  for (const IndexingOptions& run : runs_for(roots)) {
     if (stop_) return;
-    const IndexingSummary summary =
-        run_indexing(target(), *counting_model_, session_->preprocess(), options_for(root), {}, &stop_);
+    const IndexingSummary summary = run_indexing(target(), model(), preprocess, run, {}, &stop_);
     add_counts(summary.counts);
     const IndexingCounts& c = summary.counts;
-    spdlog::info("reconciled {}: {} files, {} unchanged, {} embedded, {} attached, {} failed, {} removed",
-                 root.path.string(), c.scanned, c.unchanged, c.embedded, c.attached, c.failed, c.removed);
+    std::string folders;
+    for (const auto& root : run.scan.roots) folders += (folders.empty() ? "" : ", ") + root.string();
+    spdlog::info("reconciled {}: {} files, {} unchanged, {} embedded, {} attached or re-attached, {} catalogued "
+                 "without a model, {} failed, {} removed",
+                 folders, c.scanned, c.unchanged, c.embedded, c.attached + c.reattached, c.catalogued, c.failed,
+                 c.removed);
   }
   update_catalog_status();
 }
 
 void LiveIndexer::apply_changes(const ChangedPaths& changes) {
-  // Until the pipeline reconciles single paths: rescan the roots they are in.
   std::vector<LiveRoot> roots;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     status_.counters.change_batches += 1;
     status_.counters.changed_paths += changes.files.size() + changes.folders.size();
-    for (const LiveRoot& root : options_.roots) {
-      const std::string text = normalized(root.path);
-      auto inside = [&](const std::string& path) { return is_under(path, text); };
-      if (std::any_of(changes.files.begin(), changes.files.end(), inside) ||
-          std::any_of(changes.folders.begin(), changes.folders.end(), inside))
-        roots.push_back(root);
+    roots = options_.roots;
+  }
+  const PreprocessOptions preprocess = session_ ? session_->preprocess() : PreprocessOptions{};
+  const std::vector<IndexingOptions> runs = runs_for(roots);
+  for (const IndexingOptions& run : runs) {
+    if (stop_) return;
+    // Each run ignores what lies outside its roots.
+    const IndexingSummary summary = run_indexing_changes(target(), model(), preprocess, run, changes, {}, &stop_);
+    add_counts(summary.counts);
+    const IndexingCounts& c = summary.counts;
+    spdlog::debug("changes: {} looked at, {} embedded, {} attached or re-attached, {} catalogued, {} failed, {} "
+                  "removed, {} deferred",
+                  c.scanned, c.embedded, c.attached + c.reattached, c.catalogued, c.failed, c.removed, c.deferred);
+    if (c.deferred > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      retry_.files.insert(retry_.files.end(), changes.files.begin(), changes.files.end());
+      retry_.folders.insert(retry_.folders.end(), changes.folders.begin(), changes.folders.end());
+      retry_at_ = Clock::now() + std::max<Clock::duration>(options_.settle, std::chrono::milliseconds(100));
     }
   }
-  reconcile_roots(roots);
+  update_catalog_status();
 }
 
 // The files of roots no longer configured leave the results, except those
 // that are also under a root still configured (nested roots).
 void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
-  if (!session_) return;  // kept until a model is there to commit with
   std::vector<std::string> remaining;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -412,13 +437,14 @@ void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
     Batch batch;
     batch.model = model_id_;
     batch.deleted.assign(gone.begin() + begin, gone.begin() + std::min(gone.size(), begin + chunk));
-    index_->apply(catalog_.commit(batch));
+    const CommitResult result = catalog_.commit(batch);
+    if (index_) index_->apply(result);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     status_.counters.removed += gone.size();
   }
-  if (!gone.empty()) index_->save(index_file_);
+  if (!gone.empty() && index_) index_->checkpoint();
   spdlog::info("{} files of removed roots left the results", gone.size());
   update_catalog_status();
 }
@@ -428,6 +454,8 @@ void LiveIndexer::add_counts(const IndexingCounts& c) {
   LiveCounters& t = status_.counters;
   t.hashed += c.hashed;
   t.attached += c.attached;
+  t.reattached += c.reattached;
+  t.catalogued += c.catalogued;
   t.failed += c.failed;
   t.removed += c.removed;
   t.deferred += c.deferred;

@@ -49,12 +49,6 @@ class CountingModel;
 class LiveWatchers;
 }  // namespace live
 
-// TEMPORARY until the store branch's ChangedPaths (indexing_pipeline.h) is merged.
-struct ChangedPaths {
-  std::vector<std::string> files;
-  std::vector<std::string> folders;
-};
-
 enum class WatcherChoice { auto_select, inotify, polling };
 
 struct LiveRoot {
@@ -84,6 +78,8 @@ struct LiveOptions {
 struct LiveCounters {
   uint64_t hashed = 0;          // files read and hashed
   uint64_t attached = 0;        // paths attached to content already embedded (no model time)
+  uint64_t reattached = 0;      // renamed or moved files that took their content without a read
+  uint64_t catalogued = 0;      // no model yet: recorded with their content, not embedded
   uint64_t embedded = 0;        // images run through the model
   uint64_t model_calls = 0;     // batches run through the model
   uint64_t failed = 0;          // files recorded as failed
@@ -166,8 +162,11 @@ class LiveIndexer {
   void add_counts(const IndexingCounts& counts);
   void update_catalog_status();
   void set_state(const std::string& state);
-  IndexingOptions options_for(const LiveRoot& root) const;
+  // The roots in groups that share include and exclude lists, each group
+  // with the indexing options of one run.
+  std::vector<IndexingOptions> runs_for(const std::vector<LiveRoot>& roots) const;
   IndexingTarget target();
+  ClipModel* model();
 
   // Set once, read by any thread.
   const std::filesystem::path data_dir_;
@@ -176,9 +175,8 @@ class LiveIndexer {
   Catalog catalog_;
   std::shared_ptr<ModelSession> session_;  // set once the model is loaded
   std::unique_ptr<live::CountingModel> counting_model_;
-  ModelId model_id_ = 0;
+  ModelId model_id_ = kNoModel;
   std::shared_ptr<VectorIndex> index_;
-  std::filesystem::path index_file_;
   std::optional<StatSignature> model_file_seen_;  // the missing model's file, last look
   std::chrono::steady_clock::time_point next_model_check_{};
   std::chrono::steady_clock::time_point next_reconcile_{};
@@ -192,6 +190,9 @@ class LiveIndexer {
   std::vector<std::string> forgotten_roots_;
   std::vector<LiveRoot> added_roots_;
   ChangedPaths pending_;
+  // Changes whose files were still being written when read: redone later.
+  ChangedPaths retry_;
+  std::chrono::steady_clock::time_point retry_at_{};
   LiveStatus status_;
   std::shared_ptr<QueryEngine> engine_;
   std::exception_ptr error_;
