@@ -27,13 +27,13 @@ namespace imgsearchd {
 
 namespace {
 
-WatcherChoice watcher_choice(Config::WatcherKind kind) {
+WatcherKind watcher_kind(Config::WatcherKind kind) {
   switch (kind) {
-    case Config::WatcherKind::auto_select: return WatcherChoice::auto_select;
-    case Config::WatcherKind::inotify: return WatcherChoice::inotify;
-    case Config::WatcherKind::polling: return WatcherChoice::polling;
+    case Config::WatcherKind::auto_select: return WatcherKind::automatic;
+    case Config::WatcherKind::inotify: return WatcherKind::inotify;
+    case Config::WatcherKind::poll: return WatcherKind::poll;
   }
-  return WatcherChoice::auto_select;
+  return WatcherKind::automatic;
 }
 
 LiveOptions live_options(const Config& config) {
@@ -41,7 +41,7 @@ LiveOptions live_options(const Config& config) {
   options.data_dir = config.data_dir;
   for (const Config::Root& root : config.indexer.roots) {
     options.roots.push_back(LiveRoot{root.path, root_include(config, root), root_exclude(config, root),
-                                     watcher_choice(root_watcher(config, root))});
+                                     watcher_kind(root_watcher(config, root))});
   }
   IndexingOptions& indexing = options.indexing;
   indexing.scan.extensions = config.indexer.extensions;
@@ -52,8 +52,8 @@ LiveOptions live_options(const Config& config) {
   indexing.queue_size = static_cast<size_t>(config.indexer.queue_size);
   indexing.batch_size = static_cast<size_t>(config.model.batch_size);
   options.model = model_session_options(config, "");
-  options.settle = std::chrono::milliseconds(config.watch.settle_ms);
-  options.poll_interval = std::chrono::milliseconds(config.watch.poll_interval_ms);
+  options.settle = std::chrono::milliseconds(config.watch.settle_delay_ms);
+  options.poll_interval = std::chrono::seconds(config.watch.poll_interval_s);
   options.reconcile_interval = std::chrono::seconds(config.watch.reconcile_interval_s);
   options.model_check = std::chrono::seconds(config.watch.model_check_s);
   options.max_pending = static_cast<size_t>(config.watch.max_pending);
@@ -67,7 +67,7 @@ nlohmann::json status_json(const LiveStatus& status) {
   for (const LiveRootStatus& root : status.roots) {
     roots.push_back({{"path", root.path},
                      {"watcher", root.watcher},
-                     {"watched_folders", root.watched_folders},
+                     {"watches", root.watches},
                      {"polled_folders", root.polled_folders},
                      {"problem", root.problem}});
   }

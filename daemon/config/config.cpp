@@ -125,12 +125,12 @@ std::string check_device(const std::string& v) {
 std::optional<Config::WatcherKind> parse_watcher_kind(const std::string& text) {
   if (text == "auto") return Config::WatcherKind::auto_select;
   if (text == "inotify") return Config::WatcherKind::inotify;
-  if (text == "polling") return Config::WatcherKind::polling;
+  if (text == "poll") return Config::WatcherKind::poll;
   return std::nullopt;
 }
 
 std::string check_watcher_kind(const std::string& v) {
-  return parse_watcher_kind(v) ? std::string() : "must be one of auto, inotify, polling, got '" + v + "'";
+  return parse_watcher_kind(v) ? std::string() : "must be one of auto, inotify, poll, got '" + v + "'";
 }
 
 // indexer.roots: each entry a path, or {path, include, exclude, watcher}.
@@ -199,7 +199,7 @@ const char* watcher_kind_name(Config::WatcherKind kind) {
   switch (kind) {
     case Config::WatcherKind::auto_select: return "auto";
     case Config::WatcherKind::inotify: return "inotify";
-    case Config::WatcherKind::polling: return "polling";
+    case Config::WatcherKind::poll: return "poll";
   }
   return "auto";
 }
@@ -274,8 +274,8 @@ Config load_config(const std::filesystem::path& file) {
     watch.read<std::string>("kind", kind, check_watcher_kind);
     config.watch.kind = *parse_watcher_kind(kind);
   }
-  watch.read<int>("settle_ms", config.watch.settle_ms, at_least(0));
-  watch.read<int>("poll_interval_ms", config.watch.poll_interval_ms, at_least(10));
+  watch.read<int>("settle_delay_ms", config.watch.settle_delay_ms, at_least(0));
+  watch.read<int>("poll_interval_s", config.watch.poll_interval_s, at_least(1));
   watch.read<int>("reconcile_interval_s", config.watch.reconcile_interval_s, at_least(0));
   watch.read<int>("max_pending", config.watch.max_pending, at_least(1));
   watch.read<int>("max_watches", config.watch.max_watches, at_least(0));

@@ -39,9 +39,9 @@ struct Config {
     uint64_t max_pixels = 178'956'970;   // decompression-bomb guard
   } images;
 
-  // How a root is watched: inotify (Linux), polling (anywhere, also network
-  // file systems), or auto (inotify where it works, else polling).
-  enum class WatcherKind { auto_select, inotify, polling };
+  // How a root is watched: inotify (Linux), poll (anywhere, also network
+  // file systems), or auto (poll for network file systems, inotify elsewhere).
+  enum class WatcherKind { auto_select, inotify, poll };
 
   // One folder to index and watch. In YAML either a path, or a mapping with
   // `path` and optionally `include`, `exclude` (which replace the indexer-wide
@@ -70,8 +70,8 @@ struct Config {
   // `imgsearchd serve`: watching the roots and keeping the index live.
   struct Watch {
     WatcherKind kind = WatcherKind::auto_select;
-    int settle_ms = 200;                 // quiet time before a file that is not closed counts as written
-    int poll_interval_ms = 2000;         // how often the polling watcher looks
+    int settle_delay_ms = 300;           // quiet time before a file that is not closed counts as written
+    int poll_interval_s = 10;            // how often polled roots (and folders past the watch limit) are walked
     int reconcile_interval_s = 3600;     // full re-scan of every root; 0 = only at start-up
     int max_pending = 100'000;           // changed paths held at most; past it, a rescan of the root
     int max_watches = 0;                 // inotify watches this service may use; 0 = the kernel's limit

@@ -98,7 +98,10 @@ void LiveIndexer::reconfigure(LiveOptions options) {
     options.model = options_.model;
   }
   options_ = std::move(options);
+  // The new watcher starts after the old one stopped: a reconcile of every
+  // root covers the moment between them (and scans the added roots).
   if (watchers_) watchers_->set_roots(options_);
+  reconcile_all_ = true;
   wake_.notify_all();
 }
 

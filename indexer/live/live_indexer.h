@@ -37,6 +37,7 @@
 
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/session/model_session.h"
+#include "indexer/watch/watcher.h"
 #include "store/catalog/catalog.h"
 
 namespace imgsearchd {
@@ -49,13 +50,11 @@ class CountingModel;
 class LiveWatchers;
 }  // namespace live
 
-enum class WatcherChoice { auto_select, inotify, polling };
-
 struct LiveRoot {
   std::filesystem::path path;
   std::vector<std::string> include;  // glob patterns (see indexer/scan/scanner.h)
   std::vector<std::string> exclude;
-  WatcherChoice watcher = WatcherChoice::auto_select;
+  WatcherKind watcher = WatcherKind::automatic;
 };
 
 struct LiveOptions {
@@ -66,8 +65,8 @@ struct LiveOptions {
   // `roots`.
   IndexingOptions indexing;
   ModelSessionOptions model;
-  std::chrono::milliseconds settle{200};         // quiet time for files written without a close
-  std::chrono::milliseconds poll_interval{2000};  // the polling watcher's period
+  std::chrono::milliseconds settle{300};            // quiet time for files written without a close
+  std::chrono::milliseconds poll_interval{10'000};  // polled roots and folders past the watch limit
   std::chrono::seconds reconcile_interval{3600};  // 0 = only at start-up
   std::chrono::seconds model_check{5};            // while the model is missing
   size_t max_pending = 100'000;                   // changed paths held before a root rescan instead
@@ -93,8 +92,8 @@ struct LiveCounters {
 
 struct LiveRootStatus {
   std::string path;
-  std::string watcher;         // "inotify", "polling", "inotify+polling" (watch limit), "offline", "none"
-  uint64_t watched_folders = 0;
+  std::string watcher;         // "inotify", "poll", "inotify+poll" (watch limit), "offline"
+  uint64_t watches = 0;        // inotify watches held
   uint64_t polled_folders = 0;
   std::string problem;         // why it is offline or polled, if it is
 };

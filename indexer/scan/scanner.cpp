@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,17 +16,14 @@
 
 namespace imgsearchd {
 
-const std::vector<std::string>& default_image_extensions() {
-  static const std::vector<std::string> extensions{"jpg", "jpeg", "png",  "webp", "gif", "bmp",
-                                                   "tif", "tiff", "heic", "heif", "avif"};
-  return extensions;
-}
-
-const std::vector<std::string>& clutter_names() {
-  static const std::vector<std::string> names{
-      ".DS_Store", "._*", "@eaDir", ".thumbnails", "System Volume Information", "$RECYCLE.BIN",
-      ".Trashes",  ".Spotlight-V100", ".fseventsd", ".AppleDouble", "lost+found"};
-  return names;
+CandidateRules candidate_rules_of(const ScanOptions& options) {
+  CandidateRules rules;
+  rules.extensions = options.extensions;
+  rules.include = options.include;
+  rules.exclude = options.exclude;
+  rules.skip_hidden = options.skip_hidden;
+  rules.skip_clutter = options.skip_clutter;
+  return rules;
 }
 
 std::vector<std::string> ScanSummary::unlisted_folders() const {
@@ -40,140 +35,6 @@ std::vector<std::string> ScanSummary::unlisted_folders() const {
 }
 
 namespace {
-
-bool has_glob_characters(const std::string& pattern) {
-  return pattern.find_first_of("*?[\\") != std::string::npos;
-}
-
-// Glob patterns as described in scanner.h. fnmatch does the matching of one
-// component; `**` and the anchoring rules are done here (no library offers
-// both with these semantics).
-class PatternSet {
- public:
-  PatternSet(const std::vector<std::string>& patterns, const char* option_name) {
-    for (size_t i = 0; i < patterns.size(); ++i) {
-      std::string_view text = patterns[i];
-      while (!text.empty() && text.back() == '/') text.remove_suffix(1);
-      const bool anchored = text.find('/') != std::string_view::npos;  // a leading '/' anchors too
-      while (!text.empty() && text.front() == '/') text.remove_prefix(1);
-      if (text.empty()) {
-        throw ScanError(std::string(option_name) + " pattern " + std::to_string(i + 1) + " (\"" + patterns[i] +
-                        "\") is empty: expected a glob such as \"*.jpg\" or \"2019/**\"");
-      }
-      if (!anchored) {
-        name_patterns_.emplace_back(text);
-        continue;
-      }
-      std::vector<std::string> components;
-      size_t start = 0;
-      for (;;) {
-        const size_t slash = text.find('/', start);
-        const std::string_view component = text.substr(start, slash - start);
-        // "a//b" means "a/b"; "**/**" means "**".
-        if (!component.empty() && !(component == "**" && !components.empty() && components.back() == "**")) {
-          components.emplace_back(component);
-        }
-        if (slash == std::string_view::npos) break;
-        start = slash + 1;
-      }
-      anchored_patterns_.push_back(std::move(components));
-    }
-  }
-
-  bool empty() const { return name_patterns_.empty() && anchored_patterns_.empty(); }
-
-  // `name` is the entry's own name, `relative` its path below the root.
-  bool matches(const char* name, std::string_view relative) const {
-    for (const std::string& pattern : name_patterns_) {
-      if (::fnmatch(pattern.c_str(), name, 0) == 0) return true;
-    }
-    if (anchored_patterns_.empty()) return false;
-    components_.clear();
-    size_t start = 0;
-    for (;;) {
-      const size_t slash = relative.find('/', start);
-      components_.push_back(relative.substr(start, slash - start));
-      if (slash == std::string_view::npos) break;
-      start = slash + 1;
-    }
-    for (const auto& pattern : anchored_patterns_) {
-      if (match_from(pattern, 0, 0)) return true;
-    }
-    return false;
-  }
-
- private:
-  bool match_from(const std::vector<std::string>& pattern, size_t p, size_t c) const {
-    if (p == pattern.size()) return c == components_.size();
-    if (pattern[p] == "**") {
-      for (size_t next = c; next <= components_.size(); ++next) {
-        if (match_from(pattern, p + 1, next)) return true;
-      }
-      return false;
-    }
-    if (c == components_.size()) return false;
-    scratch_.assign(components_[c]);  // fnmatch needs a terminated string
-    return ::fnmatch(pattern[p].c_str(), scratch_.c_str(), 0) == 0 && match_from(pattern, p + 1, c + 1);
-  }
-
-  std::vector<std::string> name_patterns_;
-  std::vector<std::vector<std::string>> anchored_patterns_;
-  // Reused between calls so matching allocates nothing once warm.
-  mutable std::vector<std::string_view> components_;
-  mutable std::string scratch_;
-};
-
-class ExtensionFilter {
- public:
-  explicit ExtensionFilter(const std::vector<std::string>& extensions) {
-    for (size_t i = 0; i < extensions.size(); ++i) {
-      std::string extension = extensions[i];
-      if (!extension.empty() && extension.front() == '.') extension.erase(0, 1);
-      if (extension.empty() || extension.find('/') != std::string::npos) {
-        throw ScanError("extension " + std::to_string(i + 1) + " (\"" + extensions[i] +
-                        "\") is not usable: expected a file name extension such as \"jpg\"");
-      }
-      extensions_.push_back(std::move(extension));
-    }
-  }
-
-  bool matches(const char* name, size_t length) const {
-    if (extensions_.empty()) return true;
-    for (const std::string& extension : extensions_) {
-      const size_t n = extension.size();
-      if (length > n && name[length - n - 1] == '.' && ::strcasecmp(name + length - n, extension.c_str()) == 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  std::vector<std::string> extensions_;
-};
-
-class ClutterFilter {
- public:
-  ClutterFilter() {
-    for (const std::string& name : clutter_names()) {
-      (has_glob_characters(name) ? globs_ : literals_).push_back(name);
-    }
-  }
-
-  bool matches(const char* name) const {
-    for (const std::string& literal : literals_) {
-      if (std::strcmp(literal.c_str(), name) == 0) return true;
-    }
-    for (const std::string& glob : globs_) {
-      if (::fnmatch(glob.c_str(), name, 0) == 0) return true;
-    }
-    return false;
-  }
-
- private:
-  std::vector<std::string> literals_;
-  std::vector<std::string> globs_;
-};
 
 struct FileIdentity {
   uint64_t device;
@@ -234,11 +95,7 @@ struct FolderEntry {
 class Walker {
  public:
   Walker(const ScanOptions& options, const ScanCallback& on_file)
-      : options_(options),
-        on_file_(on_file),
-        extensions_(options.extensions),
-        include_(options.include, "include"),
-        exclude_(options.exclude, "exclude") {}
+      : options_(options), on_file_(on_file), filter_(candidate_rules_of(options)) {}
 
   ScanSummary run() {
     check_roots();
@@ -247,7 +104,7 @@ class Walker {
       root.path = summary_.roots[i];
       root.root_index = i;
       root.relative_offset = root.path == "/" ? 1 : root.path.size() + 1;
-      root.included = include_.empty();
+      root.included = filter_.includes_everything();
       root.through_link = true;  // a root may itself be a link to a folder
       folders_.push_back(std::move(root));
     }
@@ -274,10 +131,11 @@ class Walker {
     const size_t name_length = path.size() - slash - 1;
     if (path.size() < parent.relative_offset || name_length == 0) return std::nullopt;  // the root itself
     const std::string_view relative = std::string_view(path).substr(parent.relative_offset);
-    if (skipped_by_name(name) || !extensions_.matches(name, name_length) || exclude_.matches(name, relative)) {
+    if (filter_.skips_name(name) || !filter_.has_candidate_extension(name, name_length) ||
+        filter_.excludes(name, relative)) {
       return std::nullopt;
     }
-    if (!parent.included && !include_.matches(name, relative)) return std::nullopt;
+    if (!parent.included && !filter_.includes(name, relative)) return std::nullopt;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
     if (S_ISLNK(st.st_mode) && (!options_.follow_symlinks || ::stat(path.c_str(), &st) != 0)) return std::nullopt;
@@ -311,15 +169,15 @@ class Walker {
       out.path = folder;
       out.root_index = i;
       out.relative_offset = root == "/" ? 1 : root.size() + 1;
-      out.included = include_.empty();
+      out.included = filter_.includes_everything();
       out.through_link = true;
       for (size_t start = out.relative_offset; below && start <= folder.size();) {
         size_t end = folder.find('/', start);
         if (end == std::string::npos) end = folder.size();
         const std::string name = folder.substr(start, end - start);
         const std::string_view relative = std::string_view(folder).substr(out.relative_offset, end - out.relative_offset);
-        if (skipped_by_name(name.c_str()) || exclude_.matches(name.c_str(), relative)) return false;
-        out.included = out.included || include_.matches(name.c_str(), relative);
+        if (filter_.skips_name(name.c_str()) || filter_.excludes(name.c_str(), relative)) return false;
+        out.included = out.included || filter_.includes(name.c_str(), relative);
         struct stat st;
         if (!options_.follow_symlinks && ::lstat(folder.substr(0, end).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
           return false;
@@ -349,11 +207,6 @@ class Walker {
 
   void warn(ScanWarning::Kind kind, const std::string& path, const std::string& what) {
     summary_.warnings.push_back(ScanWarning{kind, path, path + ": " + what});
-  }
-
-  bool skipped_by_name(const char* name) const {
-    if (options_.skip_hidden && name[0] == '.') return true;
-    return options_.skip_clutter && clutter_.matches(name);
   }
 
   // Reports a file once, whichever path reached it first.
@@ -414,7 +267,7 @@ class Walker {
       struct stat st;
       bool have_stat = false;
       if (type == DT_UNKNOWN || type == DT_REG) {
-        if (type == DT_REG && !extensions_.matches(name, entry.name_length)) continue;
+        if (type == DT_REG && !filter_.has_candidate_extension(name, entry.name_length)) continue;
         if (::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
           const int error = errno;
           if (error != ENOENT) {
@@ -430,20 +283,20 @@ class Walker {
       }
 
       if (type == DT_DIR) {
-        if (exclude_.matches(name, relative)) continue;
+        if (filter_.excludes(name, relative)) continue;
         PendingFolder child;
         child.path = path;
         child.root_index = folder.root_index;
         child.relative_offset = folder.relative_offset;
-        child.included = folder.included || include_.matches(name, relative);
+        child.included = folder.included || filter_.includes(name, relative);
         new_folders_.push_back(std::move(child));
       } else if (type == DT_LNK) {
         if (!options_.follow_symlinks) continue;
         links_.push_back(PendingLink{path, folder.root_index, folder.relative_offset, path.size() - entry.name_length,
                                      folder.included});
       } else if (type == DT_REG) {
-        if (!extensions_.matches(name, entry.name_length) || exclude_.matches(name, relative)) continue;
-        if (!folder.included && !include_.matches(name, relative)) continue;
+        if (!filter_.has_candidate_extension(name, entry.name_length) || filter_.excludes(name, relative)) continue;
+        if (!folder.included && !filter_.includes(name, relative)) continue;
         if (!have_stat && ::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
           const int error = errno;
           if (error != ENOENT) {
@@ -454,7 +307,7 @@ class Walker {
         if (!S_ISREG(st.st_mode)) continue;  // replaced since it was listed
         report(path, folder.root_index, st);
         if (summary_.stopped) break;
-      } else if (extensions_.matches(name, entry.name_length) && !exclude_.matches(name, relative)) {
+      } else if (filter_.has_candidate_extension(name, entry.name_length) && !filter_.excludes(name, relative)) {
         warn(ScanWarning::Kind::not_a_regular_file, path, "not a regular file (a FIFO, socket or device), skipped");
       }
     }
@@ -480,7 +333,7 @@ class Walker {
       }
       const char* name = entry->d_name;
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-      if (skipped_by_name(name)) continue;
+      if (filter_.skips_name(name)) continue;
       const size_t length = std::strlen(name);
       entries_.push_back(FolderEntry{static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(length), entry->d_type});
       names_.append(name, length + 1);  // keep the terminator: fnmatch and fstatat need it
@@ -499,40 +352,37 @@ class Walker {
       const int error = errno;
       struct stat link_stat;
       if (::lstat(link.path.c_str(), &link_stat) != 0) return;  // the link itself is gone
-      if (exclude_.matches(name, relative)) return;
+      if (filter_.excludes(name, relative)) return;
       warn(ScanWarning::Kind::broken_symlink, link.path,
            error == ENOENT ? std::string("broken symbolic link: its target does not exist")
                            : std::string("cannot follow symbolic link: ") + std::strerror(error));
       return;
     }
-    if (exclude_.matches(name, relative)) return;
+    if (filter_.excludes(name, relative)) return;
     if (S_ISDIR(st.st_mode)) {
       PendingFolder folder;
       folder.path = link.path;
       folder.root_index = link.root_index;
       folder.relative_offset = link.relative_offset;
-      folder.included = link.parent_included || include_.matches(name, relative);
+      folder.included = link.parent_included || filter_.includes(name, relative);
       folder.through_link = true;
       folders_.push_back(std::move(folder));
       return;
     }
     const size_t name_length = link.path.size() - link.name_offset;
-    if (!extensions_.matches(name, name_length)) return;
+    if (!filter_.has_candidate_extension(name, name_length)) return;
     if (!S_ISREG(st.st_mode)) {
       warn(ScanWarning::Kind::not_a_regular_file, link.path,
            "symbolic link to something that is not a regular file, skipped");
       return;
     }
-    if (!link.parent_included && !include_.matches(name, relative)) return;
+    if (!link.parent_included && !filter_.includes(name, relative)) return;
     report(link.path, link.root_index, st);
   }
 
   const ScanOptions& options_;
   const ScanCallback& on_file_;
-  ExtensionFilter extensions_;
-  PatternSet include_;
-  PatternSet exclude_;
-  ClutterFilter clutter_;
+  PathFilter filter_;
 
   ScanSummary summary_;
   std::vector<PendingFolder> folders_;      // the depth-first stack

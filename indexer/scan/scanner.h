@@ -50,27 +50,11 @@
 #include <string>
 #include <vector>
 
+#include "indexer/scan/path_filter.h"
 #include "store/core/content_id.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
-
-// Ends a scan before it starts: a root that does not exist or is not a
-// folder, an empty pattern or extension. The message names the culprit.
-// A bad option is invalid input; a root that is not there is not found.
-class ScanError : public Error {
- public:
-  explicit ScanError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : Error(kind, message) {}
-};
-
-// jpg, jpeg, png, webp, gif, bmp, tif, tiff, heic, heif, avif.
-const std::vector<std::string>& default_image_extensions();
-
-// Names skipped when `skip_clutter` (files and folders, any depth): .DS_Store,
-// ._* (macOS resource forks), @eaDir (Synology thumbnails), .thumbnails,
-// System Volume Information, $RECYCLE.BIN, .Trashes, .Spotlight-V100,
-// .fseventsd, .AppleDouble, lost+found. fnmatch patterns on the name alone.
-const std::vector<std::string>& clutter_names();
 
 struct ScanOptions {
   std::vector<std::filesystem::path> roots;  // made absolute; need not be canonical
@@ -82,6 +66,9 @@ struct ScanOptions {
   bool skip_clutter = true;
   bool follow_symlinks = true;
 };
+
+// The candidate rules of `options` (everything but the roots and links).
+CandidateRules candidate_rules_of(const ScanOptions& options);
 
 struct ScannedFile {
   // Absolute, as reached: below the root, through links, not resolved.

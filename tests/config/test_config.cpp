@@ -51,8 +51,8 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.indexer.queue_size, defaults.indexer.queue_size);
   EXPECT_EQ(example.log.level, defaults.log.level);
   EXPECT_EQ(example.watch.kind, defaults.watch.kind);
-  EXPECT_EQ(example.watch.settle_ms, defaults.watch.settle_ms);
-  EXPECT_EQ(example.watch.poll_interval_ms, defaults.watch.poll_interval_ms);
+  EXPECT_EQ(example.watch.settle_delay_ms, defaults.watch.settle_delay_ms);
+  EXPECT_EQ(example.watch.poll_interval_s, defaults.watch.poll_interval_s);
   EXPECT_EQ(example.watch.reconcile_interval_s, defaults.watch.reconcile_interval_s);
   EXPECT_EQ(example.watch.max_pending, defaults.watch.max_pending);
   EXPECT_EQ(example.watch.max_watches, defaults.watch.max_watches);
@@ -68,8 +68,8 @@ TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
                            "    - path: ~/Phone\n"
                            "      include: [DCIM]\n"
                            "      exclude: []\n"
-                           "      watcher: polling\n"
-                           "watch: {kind: inotify, settle_ms: 50, reconcile_interval_s: 0}\n");
+                           "      watcher: poll\n"
+                           "watch: {kind: inotify, settle_delay_ms: 50, reconcile_interval_s: 0}\n");
   setenv("HOME", "/home/someone", 1);
   Config c = load_config(file);
   ASSERT_EQ(c.indexer.roots.size(), 2u);
@@ -81,8 +81,8 @@ TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
   EXPECT_EQ(phone.path, fs::path("/home/someone/Phone"));
   EXPECT_EQ(imgsearchd::root_include(c, phone), std::vector<std::string>{"DCIM"});
   EXPECT_TRUE(imgsearchd::root_exclude(c, phone).empty()) << "an empty list replaces the indexer-wide one";
-  EXPECT_EQ(imgsearchd::root_watcher(c, phone), Config::WatcherKind::polling);
-  EXPECT_EQ(c.watch.settle_ms, 50);
+  EXPECT_EQ(imgsearchd::root_watcher(c, phone), Config::WatcherKind::poll);
+  EXPECT_EQ(c.watch.settle_delay_ms, 50);
   EXPECT_EQ(c.watch.reconcile_interval_s, 0);
   EXPECT_EQ(c.indexer.root_paths(), (std::vector<fs::path>{"/media/plain", "/home/someone/Phone"}));
 }
@@ -95,13 +95,13 @@ TEST(Config, BadRootsAndWatchValuesAreNamed) {
                 .find("'indexer.roots[1].path' is required"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("root-watcher.yaml", "indexer:\n  roots:\n    - {path: /a, watcher: fsevents}\n"))
-                .find("'indexer.roots[0].watcher' must be one of auto, inotify, polling"),
+                .find("'indexer.roots[0].watcher' must be one of auto, inotify, poll"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("roots-map.yaml", "indexer:\n  roots: {path: /a}\n")).find("'indexer.roots' must be a list"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("watch-kind.yaml", "watch: {kind: fast}\n")).find("'watch.kind' must be one of"),
             std::string::npos);
-  EXPECT_NE(error_of(write_config("settle.yaml", "watch: {settle_ms: -1}\n")).find("'watch.settle_ms' must be at least 0"),
+  EXPECT_NE(error_of(write_config("settle.yaml", "watch: {settle_delay_ms: -1}\n")).find("'watch.settle_delay_ms' must be at least 0"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("watch-typo.yaml", "watch: {settle: 5}\n")).find("'watch.settle' is not a known key"),
             std::string::npos);
