@@ -12,7 +12,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "api/server.h"
 #include "daemon/commands/app.h"
 #include "daemon/commands/model_options.h"
 #include "daemon/service/service_signals.h"
@@ -21,6 +23,7 @@
 #include "indexer/image/image_loader.h"
 #include "indexer/live/live_indexer.h"
 #include "store/catalog/catalog.h"
+#include "store/core/errors.h"
 #include "store/data/data_dir.h"
 
 namespace imgsearchd {
@@ -109,12 +112,82 @@ std::string status_line(const LiveStatus& status) {
   return line;
 }
 
-struct ServeArguments {};
+ApiOptions api_options(const Config& config) {
+  const ListenAddress address = parse_listen_address(config.api.listen);
+  ApiOptions options;
+  options.host = address.host;
+  options.port = address.port;
+  options.token = load_api_token(config.api.token, config.api.token_file);
+  options.cors_origins = config.api.cors_origins;
+  options.max_body_bytes = static_cast<size_t>(config.api.max_body_bytes);
+  options.threads = config.api.threads;
+  options.thumbnail_dir = config.data_dir / "thumbnails";
+  return options;
+}
 
-int run_serve(AppContext& context) {
+std::string normalized_root(const std::filesystem::path& root) {
+  std::string text = std::filesystem::absolute(root).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+std::string api_url(const std::string& host, int port) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// What the HTTP API asks of the service.
+ApiContext api_context(LiveIndexer& live, const Config& config) {
+  ApiContext context;
+  context.catalog_file = catalog_path(config.data_dir);
+  context.readiness = [&live] {
+    ApiReadiness readiness;
+    readiness.engine = live.query_engine();
+    if (!readiness.engine) {
+      const LiveStatus status = live.status();
+      readiness.reason = status.model_problem.empty() ? "loading the model " + status.model : status.model_problem;
+    }
+    return readiness;
+  };
+  const std::filesystem::path data_dir = config.data_dir;
+  context.status = [&live, data_dir] {
+    nlohmann::json status = status_json(live.status());
+    status["data_dir"] = data_dir.string();
+    return status;
+  };
+  context.rescan = [&live](const std::optional<std::string>& root) {
+    const LiveStatus status = live.status();
+    nlohmann::json roots = nlohmann::json::array();
+    for (const LiveRootStatus& known : status.roots) {
+      if (!root || normalized_root(*root) == known.path) roots.push_back(known.path);
+    }
+    if (root && roots.empty()) throw NotFound("'" + *root + "' is not one of the indexed roots (indexer.roots)");
+    if (root) {
+      live.on_root_rescan(roots[0].get<std::string>());
+    } else {
+      live.request_reconcile();
+    }
+    return nlohmann::json{{"roots", roots}};
+  };
+  return context;
+}
+
+struct ServeArguments {
+  std::vector<std::string> roots;  // replace indexer.roots (also at a reload)
+};
+
+// The configuration with the command line's folders, if any, as the roots.
+Config with_roots(Config config, const ServeArguments& args) {
+  if (args.roots.empty()) return config;
+  config.indexer.roots.clear();
+  for (const std::string& root : args.roots) config.indexer.roots.push_back(Config::Root{expand_user_path(root), {}, {}, {}});
+  return config;
+}
+
+int run_serve(AppContext& context, const ServeArguments& args) {
   // Before any thread starts, so that only this thread receives them.
   ServiceSignals signals;
-  const Config config = context.config();
+  const Config config = with_roots(context.config(), args);
   context.apply_log_level();
 
   WriterLock lock = WriterLock::acquire(config.data_dir, WriterLock::Role::serve);
@@ -128,7 +201,13 @@ int run_serve(AppContext& context) {
                  static_cast<long long>(::getpid()));
   }
   LiveIndexer live(live_options(config), std::move(catalog));
+  // The API's settings are checked before anything starts (a token is
+  // needed beyond loopback).
+  ApiServer api(api_options(config), api_context(live, config));
   live.start();
+  api.start();
+  const std::string api_address = api_url(api_options(config).host, api.port());
+  spdlog::info("HTTP API on {}", api_address);
   spdlog::info("imgsearchd serve: data folder {}, {} roots; reconciling them, then watching", config.data_dir.string(),
                config.indexer.roots.size());
   notify_ready("reconciling " + std::to_string(config.indexer.roots.size()) + " roots");
@@ -137,6 +216,7 @@ int run_serve(AppContext& context) {
   auto publish = [&] {
     const LiveStatus status = live.status();
     nlohmann::json json = status_json(status);
+    json["api"] = api_address;
     if (json == published) return;
     published = json;
     write_service_status(config.data_dir, json);
@@ -158,9 +238,13 @@ int run_serve(AppContext& context) {
     if (event == ServiceSignals::Event::reload) {
       notify_reloading();
       try {
-        const Config reloaded = load_config_for_cli(context.config_file);
+        const Config reloaded = with_roots(load_config_for_cli(context.config_file), args);
         if (reloaded.data_dir != config.data_dir) {
           spdlog::warn("data_dir changed to {}: it takes effect after a restart", reloaded.data_dir.string());
+        }
+        if (reloaded.api.listen != config.api.listen || reloaded.api.token != config.api.token ||
+            reloaded.api.token_file != config.api.token_file) {
+          spdlog::warn("api.* changed: the HTTP API takes the new settings after a restart");
         }
         live.reconfigure(live_options(reloaded));
         spdlog::set_level(spdlog::level::from_str(reloaded.log.level));
@@ -173,6 +257,7 @@ int run_serve(AppContext& context) {
     }
   }
 
+  api.stop();
   live.wait_stopped(std::chrono::hours(24 * 365));
   publish();
   if (std::exception_ptr error = live.error()) {
@@ -187,10 +272,12 @@ int run_serve(AppContext& context) {
 }  // namespace
 
 void register_serve_command(CLI::App& app, AppContext& context) {
+  auto args = std::make_shared<ServeArguments>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "run as a service: index indexer.roots, then watch them and keep the index up to date");
-  cmd->callback([&context] {
-    const int code = run_serve(context);
+  cmd->add_option("roots", args->roots, "folders to watch instead of indexer.roots");
+  cmd->callback([&context, args] {
+    const int code = run_serve(context, *args);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

@@ -282,6 +282,20 @@ Config load_config(const std::filesystem::path& file) {
   watch.read<int>("model_check_s", config.watch.model_check_s, at_least(1));
   watch.reject_unknown_keys();
 
+  Section api = top.child("api");
+  api.read<std::string>("listen", config.api.listen, [](const std::string& v) {
+    const size_t colon = v.rfind(':');
+    return colon == std::string::npos || colon == 0 || colon + 1 == v.size()
+               ? "must be HOST:PORT (127.0.0.1:7878, [::1]:7878, 0.0.0.0:7878), got '" + v + "'"
+               : std::string();
+  });
+  api.read("token", config.api.token);
+  api.read_path("token_file", config.api.token_file);
+  api.read("cors_origins", config.api.cors_origins);
+  api.read("max_body_bytes", config.api.max_body_bytes);
+  api.read<int>("threads", config.api.threads, at_least(1));
+  api.reject_unknown_keys();
+
   Section log = top.child("log");
   log.read<std::string>("level", config.log.level, one_of({"trace", "debug", "info", "warn", "error"}));
   log.reject_unknown_keys();

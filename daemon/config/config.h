@@ -78,6 +78,16 @@ struct Config {
     int model_check_s = 5;               // while the model file is missing, how often to look for it
   } watch;
 
+  // The HTTP API of `imgsearchd serve` (api/server.h).
+  struct Api {
+    std::string listen = "127.0.0.1:7878";  // HOST:PORT; beyond loopback only with a token
+    std::string token;                      // bearer token; empty = none
+    std::filesystem::path token_file;       // or a file holding it
+    std::vector<std::string> cors_origins;  // web origins allowed to call it; empty = CORS off
+    uint64_t max_body_bytes = 32 * 1024 * 1024;
+    int threads = 4;                        // requests answered at once
+  } api;
+
 
   struct Log {
     std::string level = "info";          // trace, debug, info, warn, error

@@ -31,6 +31,9 @@ std::string normalized(const fs::path& path) {
   return text;
 }
 
+// How long a path that is gone waits for the other half of its move.
+constexpr std::chrono::milliseconds kGoneGrace{500};
+
 bool is_under(const std::string& path, const std::string& folder) {
   if (folder == "/") return true;
   return path == folder ||
@@ -52,6 +55,7 @@ struct LiveIndexer::Work {
   std::vector<LiveRoot> roots;        // reconcile these
   std::vector<std::string> forget;    // roots no longer configured
   ChangedPaths changes;
+  bool changes_final = false;         // gone paths whose wait is over: do not hold them again
 };
 
 LiveIndexer::LiveIndexer(LiveOptions options, Catalog catalog)
@@ -132,7 +136,8 @@ LiveStatus LiveIndexer::status() const {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     status = status_;
-    status.pending_paths = pending_.files.size() + pending_.folders.size();
+    status.pending_paths = pending_.files.size() + pending_.folders.size() + gone_.files.size() +
+                           gone_.folders.size() + retry_.files.size() + retry_.folders.size();
   }
   if (watchers_) status.roots = watchers_->status();
   return status;
@@ -196,7 +201,13 @@ void LiveIndexer::run() {
         }
       } else {
         set_state("indexing");
-        apply_changes(work.changes);
+        ChangedPaths now;
+        if (work.changes_final) {
+          now = std::move(work.changes);
+        } else {
+          hold_gone_paths(work.changes, now);
+        }
+        if (!now.files.empty() || !now.folders.empty()) apply_changes(now);
       }
       set_state("watching");
     }
@@ -245,6 +256,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
       added_roots_.clear();
       pending_ = ChangedPaths{};
       retry_ = ChangedPaths{};
+      gone_ = ChangedPaths{};
       work.full = true;
       work.roots = options_.roots;
       next_reconcile_ = now + options_.reconcile_interval;
@@ -264,6 +276,15 @@ LiveIndexer::Work LiveIndexer::next_work() {
       pending_.folders.insert(pending_.folders.end(), retry_.folders.begin(), retry_.folders.end());
       retry_ = ChangedPaths{};
     }
+    if ((!gone_.files.empty() || !gone_.folders.empty()) && now >= gone_at_) {
+      work.changes = std::move(gone_);
+      gone_ = ChangedPaths{};
+      work.changes.files.insert(work.changes.files.end(), pending_.files.begin(), pending_.files.end());
+      work.changes.folders.insert(work.changes.folders.end(), pending_.folders.begin(), pending_.folders.end());
+      pending_ = ChangedPaths{};
+      work.changes_final = true;
+      return work;
+    }
     if (!pending_.files.empty() || !pending_.folders.empty()) {
       work.changes = std::move(pending_);
       pending_ = ChangedPaths{};
@@ -273,6 +294,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
     if (!session_) until = std::min(until, next_model_check_);
     if (options_.reconcile_interval.count() > 0) until = std::min(until, next_reconcile_);
     if (!retry_.files.empty() || !retry_.folders.empty()) until = std::min(until, retry_at_);
+    if (!gone_.files.empty() || !gone_.folders.empty()) until = std::min(until, gone_at_);
     if (until == Clock::time_point::max()) {
       wake_.wait(lock);
     } else {
@@ -388,6 +410,29 @@ void LiveIndexer::reconcile_roots(const std::vector<LiveRoot>& roots) {
                  c.removed);
   }
   update_catalog_status();
+}
+
+// A rename or move reaches the watcher as two events (the old path gone, the
+// new one there) that may land in different batches. The pipeline lets a
+// new path take an old path's content without a read only while the old
+// path is still catalogued, so paths that no longer exist wait a moment
+// (kGoneGrace) for their other half; the new paths go first.
+void LiveIndexer::hold_gone_paths(const ChangedPaths& changes, ChangedPaths& now) {
+  ChangedPaths gone;
+  auto split = [](const std::vector<std::string>& paths, std::vector<std::string>& present,
+                  std::vector<std::string>& absent) {
+    for (const std::string& path : paths) {
+      struct stat st {};
+      (::lstat(path.c_str(), &st) == 0 ? present : absent).push_back(path);
+    }
+  };
+  split(changes.files, now.files, gone.files);
+  split(changes.folders, now.folders, gone.folders);
+  if (gone.files.empty() && gone.folders.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (gone_.files.empty() && gone_.folders.empty()) gone_at_ = Clock::now() + kGoneGrace;
+  gone_.files.insert(gone_.files.end(), gone.files.begin(), gone.files.end());
+  gone_.folders.insert(gone_.folders.end(), gone.folders.begin(), gone.folders.end());
 }
 
 void LiveIndexer::apply_changes(const ChangedPaths& changes) {

@@ -156,6 +156,7 @@ class LiveIndexer {
   Work next_work();
   void try_load_model();
   void reconcile_roots(const std::vector<LiveRoot>& roots);
+  void hold_gone_paths(const ChangedPaths& changes, ChangedPaths& now);
   void apply_changes(const ChangedPaths& changes);
   void forget_roots(const std::vector<std::string>& roots);
   void add_counts(const IndexingCounts& counts);
@@ -192,6 +193,9 @@ class LiveIndexer {
   // Changes whose files were still being written when read: redone later.
   ChangedPaths retry_;
   std::chrono::steady_clock::time_point retry_at_{};
+  // Paths that are gone, waiting for the other half of a move.
+  ChangedPaths gone_;
+  std::chrono::steady_clock::time_point gone_at_{};
   LiveStatus status_;
   std::shared_ptr<QueryEngine> engine_;
   std::exception_ptr error_;

@@ -22,6 +22,7 @@
 
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
+#include "indexer/search/text_embedding_cache.h"
 #include "store/core/vector_store.h"
 
 namespace imgsearchd {
@@ -105,8 +106,11 @@ class QueryEngine {
   // Images like a file: an indexed path, or any image file. Left out like by_image_bytes.
   SearchPage by_image_file(const std::filesystem::path& file, const SearchOptions& options);
 
-  // The normalised embedding of a text (for callers that combine vectors).
+  // The normalised embedding of a text (for callers that combine vectors),
+  // from the LRU cache of recent texts when it is there.
   std::vector<float> text_embedding(const std::string& text);
+  // How often text_embedding was answered from the cache.
+  TextEmbeddingCache::Stats text_cache_stats() const { return text_cache_.stats(); }
 
   // Paths of an indexed image (sorted), empty when unknown.
   std::vector<std::string> paths_of(VectorId id);
@@ -119,6 +123,7 @@ class QueryEngine {
   const VectorStore& index_;
   ModelSession& session_;
   std::unique_ptr<ReaderPool> readers_;
+  TextEmbeddingCache text_cache_;
 };
 
 // True for text that reads as an image id (decimal digits, at most 19).

@@ -57,6 +57,12 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.watch.max_pending, defaults.watch.max_pending);
   EXPECT_EQ(example.watch.max_watches, defaults.watch.max_watches);
   EXPECT_EQ(example.watch.model_check_s, defaults.watch.model_check_s);
+  EXPECT_EQ(example.api.listen, defaults.api.listen);
+  EXPECT_EQ(example.api.token, defaults.api.token);
+  EXPECT_EQ(example.api.token_file, defaults.api.token_file);
+  EXPECT_EQ(example.api.cors_origins, defaults.api.cors_origins);
+  EXPECT_EQ(example.api.max_body_bytes, defaults.api.max_body_bytes);
+  EXPECT_EQ(example.api.threads, defaults.api.threads);
 }
 
 TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
@@ -102,6 +108,8 @@ TEST(Config, BadRootsAndWatchValuesAreNamed) {
   EXPECT_NE(error_of(write_config("watch-kind.yaml", "watch: {kind: fast}\n")).find("'watch.kind' must be one of"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("settle.yaml", "watch: {settle_delay_ms: -1}\n")).find("'watch.settle_delay_ms' must be at least 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("listen.yaml", "api: {listen: 7878}\n")).find("'api.listen' must be HOST:PORT"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("watch-typo.yaml", "watch: {settle: 5}\n")).find("'watch.settle' is not a known key"),
             std::string::npos);

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
+
 #include "cli_runner.h"
 #include "indexing_test_util.h"
 #include "store/catalog/catalog.h"
@@ -133,7 +135,10 @@ class ServeTest : public ::testing::Test {
                             "  poll_interval_s: 1\n"
                             "  reconcile_interval_s: 0\n"
                             "  model_check_s: 1\n" +
-                            watch_extra + extra);
+                            watch_extra +
+                            "api:\n"
+                            "  listen: 127.0.0.1:0\n" +
+                            extra);
   }
 
   ServeProcess& start(const std::vector<std::string>& env = {}) {
@@ -237,6 +242,24 @@ class ServeTest : public ::testing::Test {
       for (const auto& path : hit["paths"]) paths.insert(path.get<std::string>());
     if (paths.empty()) ADD_FAILURE() << "search found nothing:\n" << result.out << "\n" << result.err;
     return paths;
+  }
+
+  // The service's HTTP API (api.listen: 127.0.0.1:0, the port it chose is
+  // in its status). Returns the status code and the JSON body.
+  std::pair<int, nlohmann::json> http(const std::string& method, const std::string& target,
+                                      const std::string& body = "") const {
+    const std::string url = service_status().value("api", "");
+    EXPECT_FALSE(url.empty()) << "the service's status names no API address";
+    if (url.empty()) return {0, {}};
+    httplib::Client client(url);
+    client.set_read_timeout(30, 0);
+    const httplib::Result result =
+        method == "POST" ? client.Post(target, body, "application/json") : client.Get(target);
+    if (!result) {
+      ADD_FAILURE() << method << " " << url << target << " failed: " << httplib::to_string(result.error());
+      return {0, {}};
+    }
+    return {result->status, nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false)};
   }
 
   fs::path dir_, photos_, data_, model_;

@@ -60,6 +60,22 @@ TEST_F(ServeServiceTest, StartUpReconcileIndexesWhatIsThereAndTellsSystemdItIsRe
   EXPECT_EQ(json["service"]["roots"][0]["watcher"], "inotify");
   EXPECT_EQ(json["files_ok"], 3);
 
+  // The same through HTTP: status with the service's counters, search, rescan.
+  const auto [status_code, api_status] = http("GET", "/api/status");
+  EXPECT_EQ(status_code, 200);
+  EXPECT_EQ(api_status["state"], "watching");
+  EXPECT_EQ(api_status["counters"]["embedded"], 3);
+  const auto [search_code, page] = http("GET", "/api/search?q=a%20photo&k=10");
+  EXPECT_EQ(search_code, 200) << page.dump();
+  std::set<std::string> found;
+  for (const auto& hit : page["results"]) found.insert(hit["path"].get<std::string>());
+  EXPECT_EQ(found, paths_of(files));
+  const auto [rescan_code, rescan] = http("POST", "/api/rescan", "{}");
+  EXPECT_EQ(rescan_code, 202) << rescan.dump();
+  EXPECT_EQ(rescan["roots"], nlohmann::json::array({photos_.string()}));
+  wait_for("the rescan", [&] { return counter("reconciles") >= 2; });
+  EXPECT_EQ(counter("embedded"), 3u) << "a rescan of an unchanged root does no work";
+
   EXPECT_EQ(serve_->stop(), 0);
   EXPECT_NE(notify.received().find("STOPPING=1"), std::string::npos);
   EXPECT_FALSE(fs::exists(data_ / "service.json")) << "a stopped service leaves no status behind";
@@ -206,6 +222,9 @@ TEST_F(ServeServiceTest, ModelThatAppearsWhileRunningIsPickedUp) {
   EXPECT_EQ(status["counters"]["catalogued"], 3);
   EXPECT_EQ(status["counters"]["embedded"], 0);
   EXPECT_NE(serve_->log().find(model_.string()), std::string::npos);
+  const auto [code, error] = http("GET", "/api/search?q=a%20photo");
+  EXPECT_EQ(code, 503) << error.dump();
+  EXPECT_NE(error.dump().find(model_.string()), std::string::npos) << "the API says what is missing: " << error.dump();
 
   fs::create_directories(models);
   fs::copy_file(kModelA.parent_path() / "open_clip_config.json", models / "open_clip_config.json");
@@ -217,6 +236,7 @@ TEST_F(ServeServiceTest, ModelThatAppearsWhileRunningIsPickedUp) {
   });
   EXPECT_EQ(counter("embedded"), 3u);
   EXPECT_EQ(searched_paths(), paths_of(files));
+  EXPECT_EQ(http("GET", "/api/search?q=a%20photo").first, 200);
   EXPECT_EQ(serve_->stop(), 0);
 }
 

@@ -129,7 +129,12 @@ TEST_F(ServeWatchTest, FolderOf500FilesRenamedReadsNoFileAndCallsNoModel) {
   EXPECT_EQ(counter("hashed"), hashed) << "0 files read";
   EXPECT_EQ(counter("embedded"), embedded) << "0 images embedded";
   EXPECT_EQ(counter("model_calls"), calls) << "0 model calls";
-  EXPECT_EQ(counter("reattached") >= 500u, true) << service_status().dump();
+  EXPECT_GE(counter("reattached"), 500u) << service_status().dump();
+  // The API reports the same counters.
+  const auto [code, status] = http("GET", "/api/status");
+  EXPECT_EQ(code, 200);
+  EXPECT_EQ(status["counters"]["hashed"], hashed);
+  EXPECT_EQ(status["counters"]["model_calls"], calls);
   EXPECT_EQ(serve_->stop(), 0);
 }
 

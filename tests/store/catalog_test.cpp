@@ -499,7 +499,7 @@ TEST_F(CatalogTest, ABatchWithoutAModelCannotCarryEmbeddings) {
   try {
     catalog.commit({kNoModel, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
     FAIL() << "an embedding without a model should be refused";
-  } catch (const std::invalid_argument& e) {
+  } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("/p/a.jpg"), std::string::npos) << e.what();
   }
   EXPECT_EQ(catalog.generation(), 0u) << "nothing was written";
