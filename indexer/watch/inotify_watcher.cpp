@@ -43,6 +43,7 @@ struct Root {
   dev_t device = 0;
   ino_t inode = 0;
   size_t watches = 0;
+  bool polled_whole = false;  // its own watch failed at the limit: the fallback polls it all
   std::string problem;
 };
 
@@ -81,7 +82,6 @@ struct InotifyWatcher::State {
   std::vector<Root> roots;
   std::unordered_map<int, Watch> watches;
   std::map<std::string, int> paths;  // watched folder -> wd
-  size_t watches_made = 0;           // for the pretended limit
   bool limit_reached = false;        // since the last warning check
   bool limit_warned = false;
 
@@ -98,7 +98,7 @@ struct InotifyWatcher::State {
       if (folder == root.spec.path) root.wd = known->second;
       return true;
     }
-    const bool pretend_full = options.testing.max_watches != 0 && watches_made >= options.testing.max_watches;
+    const bool pretend_full = options.testing.max_watches != 0 && watches.size() >= options.testing.max_watches;
     const uint32_t mask = kWatchMask | (folder == root.spec.path ? 0 : IN_DONT_FOLLOW);
     const int wd = pretend_full ? -1 : ::inotify_add_watch(fd, folder.c_str(), mask);
     const int error = pretend_full ? ENOSPC : errno;
@@ -106,6 +106,7 @@ struct InotifyWatcher::State {
       if (error == ENOSPC || error == ENOMEM) {
         limit_reached = true;
         fallback.add_tree(root.spec, folder);
+        if (folder == root.spec.path) root.polled_whole = true;
       }
       return false;
     }
@@ -113,7 +114,6 @@ struct InotifyWatcher::State {
       if (folder == root.spec.path) root.wd = wd;
       return true;
     }
-    ++watches_made;
     watches.emplace(wd, Watch{root_index, folder});
     paths.emplace(folder, wd);
     ++root.watches;
@@ -191,7 +191,10 @@ struct InotifyWatcher::State {
       Root& root = roots[i];
       struct stat st;
       const bool present = ::stat(root.spec.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-      if (root.online && present && st.st_dev == root.device && st.st_ino == root.inode && root.wd >= 0) continue;
+      if (root.online && present && st.st_dev == root.device && st.st_ino == root.inode &&
+          (root.wd >= 0 || root.polled_whole)) {
+        continue;
+      }
       if (root.online) {
         remove_tree_locked(root.spec.path);
         root.online = false;
@@ -203,6 +206,7 @@ struct InotifyWatcher::State {
         continue;
       }
       root.online = true;
+      root.polled_whole = false;
       root.problem.clear();
       root.device = st.st_dev;
       root.inode = st.st_ino;
@@ -380,10 +384,11 @@ std::vector<RootWatchState> InotifyWatcher::states() const {
     state.watches = root.watches;
     state.polled_folders = root.online ? s.fallback.trees_below(root.spec.path) : 0;
     state.mode = !root.online              ? RootWatchMode::offline
+                 : root.polled_whole        ? RootWatchMode::poll
                  : state.polled_folders > 0 ? RootWatchMode::inotify_and_poll
                                             : RootWatchMode::inotify;
     state.problem = root.problem;
-    if (state.mode == RootWatchMode::inotify_and_poll) {
+    if (state.mode == RootWatchMode::inotify_and_poll || state.mode == RootWatchMode::poll) {
       state.problem = "the inotify watch limit (fs.inotify.max_user_watches) is reached: " +
                       std::to_string(state.polled_folders) + " folder trees are polled";
     }

@@ -53,6 +53,12 @@ void PollingWatcher::stop() {
 void PollingWatcher::add_tree(const WatchRoot& root, const std::string& folder) {
   auto tree = std::make_unique<Tree>(root, folder);
   std::lock_guard<std::mutex> walk_lock(walk_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& known : trees_) {
+      if (known->folder == folder && !known->gone) return;  // polled already
+    }
+  }
   walk(*tree, false);
   std::lock_guard<std::mutex> lock(mutex_);
   trees_.push_back(std::move(tree));
@@ -128,7 +134,10 @@ void PollingWatcher::walk(Tree& tree, bool report) {
       tree.online = false;
       tree.folders = 0;
     } else {
-      if (report) {
+      // Gone with its root (an unmount) is offline, not deleted: say nothing.
+      struct stat root_stat;
+      const bool root_there = ::stat(tree.root.path.c_str(), &root_stat) == 0 && S_ISDIR(root_stat.st_mode);
+      if (report && root_there) {
         for (const auto& [path, signature] : tree.files) queue_.file_removed(path);
       }
       tree.files.clear();

@@ -9,7 +9,8 @@
 // inotify could not watch (InotifyWatcher adds those). A root that is missing
 // is offline and looked for at each walk; when it is back it is reported as
 // a root to rescan. A folder tree that disappears is dropped (its files are
-// reported removed; its parent's watcher reported the folder).
+// reported removed, unless its root went too: then it is offline; its
+// parent's watcher reported the folder).
 //
 // Thread-safety: see watcher.h; add_tree() and states() from any thread.
 #pragma once
@@ -37,7 +38,8 @@ class PollingWatcher : public Watcher {
   std::vector<RootWatchState> states() const override;
 
   // Polls `folder` (at or below `root.path`) from now on, with `root`'s
-  // rules. Its first walk, done before this returns, is the baseline.
+  // rules. Its first walk, done before this returns, is the baseline. A
+  // folder polled already is left as it is.
   void add_tree(const WatchRoot& root, const std::string& folder);
   // Trees below (or at) `root` being polled.
   size_t trees_below(const std::string& root) const;

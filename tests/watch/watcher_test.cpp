@@ -389,6 +389,28 @@ TEST_F(WatcherTest, WatchLimitGivesOneWarningAndPollsTheUnwatchedFolders) {
   EXPECT_EQ(warnings().size(), 1u);
 }
 
+TEST_F(WatcherTest, RootThatCannotBeWatchedAtAllIsPolledWhole) {
+  const std::string second = (base_ / "second").string();
+  write_file(second + "/sub/a.jpg");
+  WatcherOptions options = watcher_options();
+  options.roots.push_back(WatchRoot{second, WatcherKind::inotify, CandidateRules{}});
+  options.testing.max_watches = 1;  // the first root's folder only
+  start(options);
+  ASSERT_EQ(warnings().size(), 1u);
+  const std::vector<RootWatchState> states = watcher_->states();
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].mode, RootWatchMode::inotify);
+  EXPECT_EQ(states[1].mode, RootWatchMode::poll);
+  EXPECT_EQ(states[1].watches, 0u);
+  // Root checks pass (every 100 ms) and must leave the polled root alone.
+  const auto checks_end = WatchClock::now() + 5 * options.offline_check_interval;
+  while (WatchClock::now() < checks_end) take_one();
+  write_file(second + "/sub/b.jpg");
+  ASSERT_TRUE(wait_for_file(second + "/sub/b.jpg"));
+  EXPECT_TRUE(roots_.empty()) << "the polled root was rescanned again and again: " << *roots_.begin();
+  EXPECT_EQ(watcher_->states()[1].polled_folders, 1u);
+}
+
 TEST_F(WatcherTest, NoInotifyInstanceFallsBackToPollingWithAWarning) {
   WatcherOptions options = watcher_options();
   options.testing.no_inotify_instance = true;
