@@ -65,6 +65,10 @@ void check_target(const IndexingTarget& target, const ClipModel* model) {
   if (model != nullptr && (target.model == kNoModel || target.store == nullptr)) {
     throw std::invalid_argument("an indexing run with a model needs the model's catalogue id and vector store");
   }
+  if (model != nullptr && target.store->model() != target.model) {
+    throw std::invalid_argument("the vector store holds model " + std::to_string(target.store->model()) +
+                                ", the run indexes model " + std::to_string(target.model));
+  }
   if (model == nullptr && (target.model != kNoModel || target.store != nullptr)) {
     throw std::invalid_argument("an indexing run without a model takes kNoModel and no vector store (model id " +
                                 std::to_string(target.model) + " was given)");

@@ -357,6 +357,25 @@ TEST_F(PipelineChangesTest, WithoutAModelFilesAreCataloguedAndHashedThenEmbedded
   EXPECT_EQ(run.counts.hashed, 0u);
 }
 
+TEST_F(PipelineChangesTest, ATargetThatDoesNotFitTheModelIsRefusedBeforeAnythingIsDone) {
+  test::copy_photos(photos_, 1);
+  FakeClipModel model;
+  Catalog catalog = Catalog::open(catalog_file());
+  const ModelId id = model_id(catalog, model);
+  const IndexingOptions options = options_for({});
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id}, &model, model.preprocess(), options), std::invalid_argument)
+      << "a model without its vector store";
+  VectorIndex other(id + 1, FakeClipModel::kDim);
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &other}, &model, model.preprocess(), options),
+               std::invalid_argument)
+      << "the store of another model";
+  VectorIndex store(id, FakeClipModel::kDim);
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &store}, nullptr, {}, options), std::invalid_argument)
+      << "no model, but a model's target";
+  EXPECT_EQ(catalog.generation(), 0u) << "nothing was committed";
+  EXPECT_EQ(model.images_embedded(), 0u);
+}
+
 // ---- Restarts: reopen the catalogue and check what survived ----
 
 TEST_F(PipelineChangesTest, AfterARestartTheCatalogueAndIndexHoldWhatTheChangeRunsCommitted) {
