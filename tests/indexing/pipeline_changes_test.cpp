@@ -160,28 +160,39 @@ TEST_F(PipelineChangesTest, AFolderRenameReadsNoFileAndCallsNoModel) {
   const fs::path album = photos_ / "album";
   test::copy_photos(album / "2024" / "summer", 24);
   test::copy_photos(album, 16, 30);
+  fs::copy_file(test::kSharedData / "pillow" / "truncated_jpeg.jpg", album / "broken.jpg");
   FakeClipModel model;
   index(model);
   ASSERT_EQ(model.images_embedded(), 40u);
+  ASSERT_EQ(reader().failed_files().size(), 1u);
   const std::vector<VectorId> ids = [&] {
     std::vector<VectorId> out;
-    for (const std::string& path : reader().paths_under(album.string())) out.push_back(*reader().vector_id_of(path));
+    for (const std::string& path : reader().paths_under(album.string())) {
+      if (const auto id = reader().vector_id_of(path)) out.push_back(*id);
+    }
     return out;
   }();
 
   const fs::path renamed = photos_ / "album (2024)";
   fs::rename(album, renamed);
   const IndexingSummary run = index_changes(model, folders({album, renamed}));
-  EXPECT_EQ(run.counts.scanned, 40u);
+  EXPECT_EQ(run.counts.scanned, 41u);
   EXPECT_EQ(run.counts.hashed, 0u) << "a folder rename reads no file";
-  EXPECT_EQ(run.counts.reattached, 40u);
+  EXPECT_EQ(run.counts.reattached, 41u);
   EXPECT_EQ(run.counts.embedded, 0u);
-  EXPECT_EQ(run.counts.removed, 40u);
+  EXPECT_EQ(run.counts.failed, 1u) << "the broken file keeps its failure";
+  EXPECT_EQ(run.counts.removed, 41u);
   EXPECT_EQ(model.images_embedded(), 40u) << "and calls no model";
   EXPECT_EQ(count_under(album), 0u);
-  EXPECT_EQ(count_under(renamed), 40u);
+  EXPECT_EQ(count_under(renamed), 41u);
+  const std::vector<FailedFile> failed = reader().failed_files();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].path, (renamed / "broken.jpg").string());
+  EXPECT_NE(failed[0].reason.find(failed[0].path), std::string::npos) << "names the new path: " << failed[0].reason;
+  EXPECT_EQ(failed[0].reason.find(album.string() + "/"), std::string::npos) << "not the old one: " << failed[0].reason;
   std::vector<VectorId> after;
   for (const std::string& path : reader().paths_under(renamed.string())) {
+    if (path == failed[0].path) continue;
     after.push_back(*reader().vector_id_of(path));
     EXPECT_TRUE(index_holds(model, after.back())) << path;
   }
