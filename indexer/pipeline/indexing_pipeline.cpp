@@ -274,8 +274,8 @@ class IndexingRun {
   // `known`, so what is left there was not seen.
   bool saw(const ScannedFile& file, std::unordered_map<std::string, KnownFile>& known) {
     IndexingCounts& counts = summary_.counts;
-    ++counts.scanned;
     if (dedupe_ && !planned_.insert(file.path).second) return !stop_requested(stop_);  // met twice
+    ++counts.scanned;
     const auto found = known.find(file.path);
     if (found == known.end()) {
       work_.push_back(WorkFile{file.path, file.signature, false});

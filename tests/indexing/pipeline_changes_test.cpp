@@ -54,10 +54,11 @@ TEST_F(PipelineChangesTest, ANewFileIsIndexedAndNothingElseIsLookedAt) {
   EXPECT_TRUE(index_holds(model, *id_of(added)));
   EXPECT_EQ(id_of(photos[0]), untouched);
 
-  // Reported again unchanged: not read.
-  const IndexingSummary again = index_changes(model, files({added}));
-  EXPECT_EQ(again.counts.unchanged, 1u);
-  EXPECT_EQ(again.counts.hashed, 0u);
+  // Reported again unchanged (twice, and inside its folder too): looked at once, not read.
+  const IndexingSummary again = index_changes(model, ChangedPaths{strings({added, added}), strings({photos_})});
+  EXPECT_EQ(again.counts.scanned, 5u);
+  EXPECT_EQ(again.counts.unchanged, 4u);
+  EXPECT_EQ(again.counts.hashed, 1u) << "the modified photo-00, found by the scan of the folder";
 }
 
 TEST_F(PipelineChangesTest, AModifiedFileIsEmbeddedOnceAndItsOldContentLeaves) {
