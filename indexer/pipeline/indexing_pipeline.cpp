@@ -65,6 +65,10 @@ void check_target(const IndexingTarget& target, const ClipModel* model) {
   if (model != nullptr && (target.model == kNoModel || target.store == nullptr)) {
     throw InvalidInput("an indexing run with a model needs the model's catalogue id and vector store");
   }
+  if (model != nullptr && target.store->model() != target.model) {
+    throw std::invalid_argument("the vector store holds model " + std::to_string(target.store->model()) +
+                                ", the run indexes model " + std::to_string(target.model));
+  }
   if (model == nullptr && (target.model != kNoModel || target.store != nullptr)) {
     throw InvalidInput("an indexing run without a model takes kNoModel and no vector store (model id " +
                                 std::to_string(target.model) + " was given)");
@@ -270,8 +274,8 @@ class IndexingRun {
   // `known`, so what is left there was not seen.
   bool saw(const ScannedFile& file, std::unordered_map<std::string, KnownFile>& known) {
     IndexingCounts& counts = summary_.counts;
-    ++counts.scanned;
     if (dedupe_ && !planned_.insert(file.path).second) return !stop_requested(stop_);  // met twice
+    ++counts.scanned;
     const auto found = known.find(file.path);
     if (found == known.end()) {
       work_.push_back(WorkFile{file.path, file.signature, false});

@@ -14,8 +14,8 @@
 //  2. index     `decode_threads` workers take each work file. A new path
 //               whose signature (device, inode, size, mtime) is that of a file
 //               the catalogue holds (a rename or move, a folder renamed, a
-//               case-only rename) takes that file's content without being
-//               read. Otherwise it is hashed (XXH3-128): content that already
+//               case-only rename) takes that file's content (or its failure)
+//               without being read. Otherwise it is hashed (XXH3-128): content that already
 //               has an embedding for the model only attaches the path
 //               (rename, move, copy: no model time); new content is decoded
 //               and preprocessed; a bad file becomes a failure with its
@@ -76,6 +76,7 @@ struct IndexingCounts {
   uint64_t unchanged = 0;        // fast path: not read
   uint64_t hashed = 0;           // read and hashed
   uint64_t reattached = 0;       // new paths of files the catalogue holds (renamed, moved): not read
+                                 // (also counted as attached, catalogued or failed)
   uint64_t attached = 0;         // path recorded for content already embedded: no model time
   uint64_t catalogued = 0;       // no model: recorded with their content, not embedded
   uint64_t embedded = 0;         // images run through the model

@@ -26,6 +26,15 @@ StatSignature retry_next_run(StatSignature signature) {
   return signature;
 }
 
+// A failure's reason names the file it was found in; under a new path it
+// names the new one.
+std::string with_path_replaced(std::string reason, const std::string& old_path, const std::string& new_path) {
+  for (size_t at = reason.find(old_path); at != std::string::npos; at = reason.find(old_path, at + new_path.size())) {
+    reason.replace(at, old_path.size(), new_path);
+  }
+  return reason;
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(const std::vector<WorkFile>& work, ReaderFactory open_reader, ModelId model,
@@ -85,6 +94,15 @@ void WorkerPool::process(const WorkFile& file, const Catalog& reader) {
   // is then known without reading the file, as the scan's fast path trusts
   // an unchanged signature.
   const std::optional<FileRecord> twin = reader.file_with_signature(file.signature);
+  if (twin && twin->state == FileState::failed && twin->path != file.path) {
+    // The same bytes failed under the old path (a failure to hash has a
+    // signature no file has, so this is one of its content): they fail here too.
+    WorkItem failed = item_for(WorkItem::Kind::failed, file);
+    failed.reason = with_path_replaced(twin->error, twin->path, file.path);
+    ++reattached_;
+    queue_.push(std::move(failed));
+    return;
+  }
   const bool known_content = twin && twin->state == FileState::ok && twin->hash;
   const bool moved = known_content && twin->path != file.path;
   if (known_content) {

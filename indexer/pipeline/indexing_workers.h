@@ -40,7 +40,7 @@ class WorkerPool {
   void join();
 
   uint64_t hashed() const { return hashed_.load(); }
-  // New paths that took a known file's content without being read.
+  // New paths that took a known file's content (or failure) without being read.
   uint64_t reattached() const { return reattached_.load(); }
 
  private:

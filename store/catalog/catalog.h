@@ -135,7 +135,8 @@ class Catalog {
   // schema version (open it with open() first). Writes throw StoreError.
   static Catalog open_read_only(const std::filesystem::path& file);
   // Another reader of this catalogue, on its own connection (for a worker
-  // thread). Same conditions as open_read_only.
+  // thread). Same conditions as open_read_only. Safe to call from any thread
+  // while this object is in use on another: it reads only the file's name.
   Catalog open_reader() const;
 
   Catalog(Catalog&&) noexcept;

@@ -54,10 +54,11 @@ TEST_F(PipelineChangesTest, ANewFileIsIndexedAndNothingElseIsLookedAt) {
   EXPECT_TRUE(index_holds(model, *id_of(added)));
   EXPECT_EQ(id_of(photos[0]), untouched);
 
-  // Reported again unchanged: not read.
-  const IndexingSummary again = index_changes(model, files({added}));
-  EXPECT_EQ(again.counts.unchanged, 1u);
-  EXPECT_EQ(again.counts.hashed, 0u);
+  // Reported again unchanged (twice, and inside its folder too): looked at once, not read.
+  const IndexingSummary again = index_changes(model, ChangedPaths{strings({added, added}), strings({photos_})});
+  EXPECT_EQ(again.counts.scanned, 5u);
+  EXPECT_EQ(again.counts.unchanged, 4u);
+  EXPECT_EQ(again.counts.hashed, 1u) << "the modified photo-00, found by the scan of the folder";
 }
 
 TEST_F(PipelineChangesTest, AModifiedFileIsEmbeddedOnceAndItsOldContentLeaves) {
@@ -160,28 +161,39 @@ TEST_F(PipelineChangesTest, AFolderRenameReadsNoFileAndCallsNoModel) {
   const fs::path album = photos_ / "album";
   test::copy_photos(album / "2024" / "summer", 24);
   test::copy_photos(album, 16, 30);
+  fs::copy_file(test::kSharedData / "pillow" / "truncated_jpeg.jpg", album / "broken.jpg");
   FakeClipModel model;
   index(model);
   ASSERT_EQ(model.images_embedded(), 40u);
+  ASSERT_EQ(reader().failed_files().size(), 1u);
   const std::vector<VectorId> ids = [&] {
     std::vector<VectorId> out;
-    for (const std::string& path : reader().paths_under(album.string())) out.push_back(*reader().vector_id_of(path));
+    for (const std::string& path : reader().paths_under(album.string())) {
+      if (const auto id = reader().vector_id_of(path)) out.push_back(*id);
+    }
     return out;
   }();
 
   const fs::path renamed = photos_ / "album (2024)";
   fs::rename(album, renamed);
   const IndexingSummary run = index_changes(model, folders({album, renamed}));
-  EXPECT_EQ(run.counts.scanned, 40u);
+  EXPECT_EQ(run.counts.scanned, 41u);
   EXPECT_EQ(run.counts.hashed, 0u) << "a folder rename reads no file";
-  EXPECT_EQ(run.counts.reattached, 40u);
+  EXPECT_EQ(run.counts.reattached, 41u);
   EXPECT_EQ(run.counts.embedded, 0u);
-  EXPECT_EQ(run.counts.removed, 40u);
+  EXPECT_EQ(run.counts.failed, 1u) << "the broken file keeps its failure";
+  EXPECT_EQ(run.counts.removed, 41u);
   EXPECT_EQ(model.images_embedded(), 40u) << "and calls no model";
   EXPECT_EQ(count_under(album), 0u);
-  EXPECT_EQ(count_under(renamed), 40u);
+  EXPECT_EQ(count_under(renamed), 41u);
+  const std::vector<FailedFile> failed = reader().failed_files();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].path, (renamed / "broken.jpg").string());
+  EXPECT_NE(failed[0].reason.find(failed[0].path), std::string::npos) << "names the new path: " << failed[0].reason;
+  EXPECT_EQ(failed[0].reason.find(album.string() + "/"), std::string::npos) << "not the old one: " << failed[0].reason;
   std::vector<VectorId> after;
   for (const std::string& path : reader().paths_under(renamed.string())) {
+    if (path == failed[0].path) continue;
     after.push_back(*reader().vector_id_of(path));
     EXPECT_TRUE(index_holds(model, after.back())) << path;
   }
@@ -355,6 +367,25 @@ TEST_F(PipelineChangesTest, WithoutAModelFilesAreCataloguedAndHashedThenEmbedded
   run = index_without_model();
   EXPECT_EQ(run.counts.unchanged, 6u);
   EXPECT_EQ(run.counts.hashed, 0u);
+}
+
+TEST_F(PipelineChangesTest, ATargetThatDoesNotFitTheModelIsRefusedBeforeAnythingIsDone) {
+  test::copy_photos(photos_, 1);
+  FakeClipModel model;
+  Catalog catalog = Catalog::open(catalog_file());
+  const ModelId id = model_id(catalog, model);
+  const IndexingOptions options = options_for({});
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id}, &model, model.preprocess(), options), std::invalid_argument)
+      << "a model without its vector store";
+  VectorIndex other(id + 1, FakeClipModel::kDim);
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &other}, &model, model.preprocess(), options),
+               std::invalid_argument)
+      << "the store of another model";
+  VectorIndex store(id, FakeClipModel::kDim);
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &store}, nullptr, {}, options), std::invalid_argument)
+      << "no model, but a model's target";
+  EXPECT_EQ(catalog.generation(), 0u) << "nothing was committed";
+  EXPECT_EQ(model.images_embedded(), 0u);
 }
 
 // ---- Restarts: reopen the catalogue and check what survived ----
