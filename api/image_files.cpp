@@ -49,7 +49,11 @@ std::optional<ImageInfo> probe(const fs::path& file) {
   std::error_code error;
   const uintmax_t bytes = fs::file_size(file, error);
   if (error) return std::nullopt;
-  VipsImage* image = vips_image_new_from_file(file.c_str(), nullptr);
+  // A source takes the name as it is: vips_image_new_from_file() would read
+  // "[options]" out of a name like "a[shrink=8].jpg".
+  VipsSource* source = vips_source_new_from_file(file.c_str());
+  VipsImage* image = source != nullptr ? vips_image_new_from_source(source, "", nullptr) : nullptr;
+  if (source != nullptr) g_object_unref(source);
   if (image == nullptr) {
     vips_error_clear();
     return std::nullopt;
@@ -89,8 +93,14 @@ std::optional<ImageInfo> ImageInfoCache::get(VectorId id, const std::vector<std:
 
 std::string Thumbnails::make(const fs::path& source, int size, const std::string& format) {
   VipsImage* thumbnail = nullptr;
-  // Shrink-on-load, EXIF orientation applied, never enlarged.
-  if (vips_thumbnail(source.c_str(), &thumbnail, size, "height", size, "size", VIPS_SIZE_DOWN, nullptr) != 0) {
+  // Shrink-on-load, EXIF orientation applied, never enlarged; the name is
+  // taken as it is (see probe).
+  VipsSource* input = vips_source_new_from_file(source.c_str());
+  const int made = input == nullptr ? -1
+                                    : vips_thumbnail_source(input, &thumbnail, size, "height", size, "size",
+                                                            VIPS_SIZE_DOWN, nullptr);
+  if (input != nullptr) g_object_unref(input);
+  if (made != 0) {
     std::string why = vips_error_buffer();
     vips_error_clear();
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();

@@ -84,6 +84,9 @@ SearchOptions search_options_from_json(const nlohmann::json& body) {
 }
 
 void check_query_parameters(const httplib::Request& request, const std::vector<std::string>& known) {
+  // httplib adds the fields of a form body to the parameters, and curl -d
+  // labels any body a form: a JSON or image body would read as junk names.
+  if (request.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) return;
   for (const auto& [name, value] : request.params) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;

@@ -54,7 +54,13 @@ void begin_request() {
 std::string error_message_of_status(int status, const httplib::Request& request, size_t max_body) {
   switch (status) {
     case 404: return "no route " + request.method + " " + request.path;
-    case 413: return "the request body is larger than " + std::to_string(max_body) + " bytes (api.max_body_bytes)";
+    case 413:
+      if (request.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+        return "form bodies (application/x-www-form-urlencoded, what curl -d and --data-binary send by default) are "
+               "limited to 8192 bytes: send an image with its own type (-H 'Content-Type: image/jpeg') or as a "
+               "multipart field (-F image=@FILE)";
+      }
+      return "the request body is larger than " + std::to_string(max_body) + " bytes (api.max_body_bytes)";
     case 414: return "the request line is too long";
     case 400: return "the request could not be understood (method " + request.method + ", path " + request.path + ")";
     default: return "HTTP " + std::to_string(status);

@@ -19,8 +19,9 @@ std::pair<int, int> dimensions_of_buffer(const std::string& bytes) {
 }
 
 TEST_F(ImageRoutesTest, MetadataHasAllPathsSizeDimensionsFormatAndTime) {
-  // A copy of a photo: the same content under two paths.
-  const fs::path copy = photos_dir_ / "copy.jpg";
+  // A copy of a photo: the same content under two paths. Its name reads like
+  // libvips load options, which must not be applied.
+  const fs::path copy = photos_dir_ / "copy[shrink=8].jpg";
   fs::copy_file(photos_[2], copy);
   index_folders({photos_dir_});
   start_server();
@@ -39,6 +40,9 @@ TEST_F(ImageRoutesTest, MetadataHasAllPathsSizeDimensionsFormatAndTime) {
   EXPECT_EQ(mtime.size(), 24u) << mtime;  // 2026-12-01T14:38:43.123Z
   EXPECT_EQ(mtime.back(), 'Z');
   EXPECT_EQ(image["files"].size(), 2u);
+  const httplib::Result thumbnail = client().Get("/api/images/" + std::to_string(id) + "/thumbnail?size=64");
+  ASSERT_EQ(thumbnail->status, 200) << thumbnail->body;
+  EXPECT_EQ(std::max(dimensions_of_buffer(thumbnail->body).first, dimensions_of_buffer(thumbnail->body).second), 64);
 }
 
 TEST_F(ImageRoutesTest, FileHasContentTypeETagAndRanges) {

@@ -129,6 +129,11 @@ TEST_F(SearchRoutesTest, UploadsAsRawBodyOrMultipartField) {
   ASSERT_EQ(raw->status, 200) << raw->body;
   EXPECT_EQ(result_ids(body_json(raw)), result_ids(expected));
 
+  // As curl --data-binary sends it without a Content-Type: labelled a form,
+  // which httplib limits to 8 KiB. The message says what to do.
+  expect_error(client().Post("/api/search/image?k=4", bytes, "application/x-www-form-urlencoded"), 413, "too_large",
+               "Content-Type: image/jpeg");
+
   const httplib::MultipartFormDataItems items = {{"image", bytes, "photo.jpg", "image/jpeg"}};
   const httplib::Result form = client().Post("/api/search/image?k=4", items);
   ASSERT_EQ(form->status, 200) << form->body;

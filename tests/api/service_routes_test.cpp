@@ -53,7 +53,11 @@ TEST_F(ServiceRoutesTest, RescanOfAllRootsOrOne) {
   const httplib::Result one =
       client().Post("/api/rescan", nlohmann::json({{"root", photos_dir_.string()}}).dump(), "application/json");
   ASSERT_EQ(one->status, 202) << one->body;
-  EXPECT_EQ(service_.rescans, (std::vector<std::string>{"*", photos_dir_.string()}));
+  // As curl -d sends it: labelled a form.
+  const httplib::Result as_curl = client().Post(
+      "/api/rescan", nlohmann::json({{"root", photos_dir_.string()}}).dump(), "application/x-www-form-urlencoded");
+  ASSERT_EQ(as_curl->status, 202) << as_curl->body;
+  EXPECT_EQ(service_.rescans, (std::vector<std::string>{"*", photos_dir_.string(), photos_dir_.string()}));
 
   expect_error(client().Post("/api/rescan", "{\"root\": \"/not/a/root\"}", "application/json"), 404, "not_found",
                "/not/a/root is not an indexed root");
@@ -62,7 +66,7 @@ TEST_F(ServiceRoutesTest, RescanOfAllRootsOrOne) {
   expect_error(client().Post("/api/rescan", "{\"root\"", "application/json"), 400, "invalid_request", "not valid JSON");
   expect_error(client().Post("/api/rescan", "{\"path\": \"/\"}", "application/json"), 400, "invalid_request",
                "unknown field 'path'");
-  EXPECT_EQ(service_.rescans.size(), 2u);
+  EXPECT_EQ(service_.rescans.size(), 3u);
 }
 
 TEST_F(ServiceRoutesTest, MetricsCountRequestsByRouteAndStatusAndShowTheServicesFigures) {
