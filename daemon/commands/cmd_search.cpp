@@ -8,7 +8,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,7 +16,6 @@
 #include "indexer/image/image_loader.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/session/model_session.h"
-#include "store/core/errors.h"
 #include "store/data/data_dir.h"
 
 namespace imgsearchd {
@@ -45,7 +43,7 @@ QueryContext open_for_query(AppContext& context, const QueryArguments& args) {
   check_search_options(args.search, {"-k", "--offset", "--min-score"});
   const Config& config = context.config();
   context.apply_log_level(/*quiet=*/true);
-  if (!fs::exists(catalog_path(config.data_dir))) throw NotFound(kNothingIndexedYet);
+  require_catalog(config.data_dir);
   init_image_library("imgsearchd");
   QueryContext query;
   query.session = std::make_unique<ModelSession>(model_session_options(config, args.model));
