@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   register_index_command(app, context);
   register_search_commands(app, context);
   register_status_command(app, context);
+  register_duplicates_command(app, context);
+  register_eval_command(app, context);
 
   try {
     app.parse(argc, argv);
