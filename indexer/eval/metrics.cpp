@@ -37,15 +37,15 @@ double expected_hits(const std::vector<Tie>& ties, size_t k) {
   return hits;
 }
 
-// E[1 / rank of the first relevant result]: within the first tie holding
-// r relevant of m, the first relevant is at offset j with probability
-// C(m-1-j, r-1) / C(m, r).
-double expected_reciprocal_rank(const std::vector<Tie>& ties) {
+// E[1 / rank of the first relevant result], counting ranks up to `depth`:
+// within the first tie holding r relevant of m, the first relevant is at
+// offset j with probability C(m-1-j, r-1) / C(m, r).
+double expected_reciprocal_rank(const std::vector<Tie>& ties, size_t depth) {
   for (const Tie& tie : ties) {
     if (tie.relevant == 0) continue;
     const double m = static_cast<double>(tie.size), r = static_cast<double>(tie.relevant);
     double probability = r / m, sum = 0;
-    for (size_t j = 0; j + tie.relevant <= tie.size; ++j) {
+    for (size_t j = 0; j + tie.relevant <= tie.size && tie.start + j < depth; ++j) {
       sum += probability / static_cast<double>(tie.start + 1 + j);
       const double jd = static_cast<double>(j);
       if (m - 1 - jd > 0) probability *= (m - r - jd) / (m - 1 - jd);
@@ -58,14 +58,15 @@ double expected_reciprocal_rank(const std::vector<Tie>& ties) {
 // E[sum of precision at each relevant rank]: a relevant result of a tie
 // (start a, size m, r relevant, `before` relevant earlier) sits at offset u
 // with probability 1/m, with (r-1) u / (m-1) relevant ahead of it in the tie
-// on average; precision is linear in that count.
-double expected_precision_sum(const std::vector<Tie>& ties) {
+// on average; precision is linear in that count. Ranks past `depth` count
+// nothing.
+double expected_precision_sum(const std::vector<Tie>& ties, size_t depth) {
   double sum = 0;
   size_t before = 0;
   for (const Tie& tie : ties) {
     if (tie.relevant > 0) {
       double per_result = 0;
-      for (size_t u = 0; u < tie.size; ++u) {
+      for (size_t u = 0; u < tie.size && tie.start + u < depth; ++u) {
         const double ahead = tie.size > 1 ? static_cast<double>(tie.relevant - 1) * static_cast<double>(u) /
                                                 static_cast<double>(tie.size - 1)
                                           : 0.0;
@@ -94,11 +95,12 @@ QueryMetrics compute_metrics(const std::vector<ScoredResult>& ranked, const std:
   if (relevant.empty()) throw InvalidInput("a query needs at least one relevant image to be measured");
   const size_t depth = *std::max_element(ks.begin(), ks.end());
 
-  // The first `depth` distinct results.
+  // Distinct results; a tie that runs past `depth` is kept whole, since
+  // its order is arbitrary, and only ranks up to `depth` count.
   std::vector<ScoredResult> list;
   std::unordered_set<VectorId> seen;
   for (const ScoredResult& result : ranked) {
-    if (list.size() == depth) break;
+    if (list.size() >= depth && result.score != list.back().score) break;
     if (seen.insert(result.id).second) list.push_back(result);
   }
   const std::vector<Tie> ties = ties_of(list, relevant);
@@ -111,8 +113,8 @@ QueryMetrics compute_metrics(const std::vector<ScoredResult>& ranked, const std:
     metrics.precision[k] = hits / static_cast<double>(k);
   }
   metrics.average_precision =
-      expected_precision_sum(ties) / static_cast<double>(std::min(relevant.size(), depth));
-  metrics.reciprocal_rank = expected_reciprocal_rank(ties);
+      expected_precision_sum(ties, depth) / static_cast<double>(std::min(relevant.size(), depth));
+  metrics.reciprocal_rank = expected_reciprocal_rank(ties, depth);
   return metrics;
 }
 
@@ -124,14 +126,21 @@ QueryMetrics mean_metrics(const std::vector<QueryMetrics>& queries, const std::v
   }
   if (queries.empty()) return mean;
   const auto n = static_cast<double>(queries.size());
+  // Sums first, then one division: all-ones stay exactly 1.
   for (const QueryMetrics& query : queries) {
     for (size_t k : ks) {
-      mean.recall[k] += query.recall.at(k) / n;
-      mean.precision[k] += query.precision.at(k) / n;
+      mean.recall[k] += query.recall.at(k);
+      mean.precision[k] += query.precision.at(k);
     }
-    mean.average_precision += query.average_precision / n;
-    mean.reciprocal_rank += query.reciprocal_rank / n;
+    mean.average_precision += query.average_precision;
+    mean.reciprocal_rank += query.reciprocal_rank;
   }
+  for (size_t k : ks) {
+    mean.recall[k] /= n;
+    mean.precision[k] /= n;
+  }
+  mean.average_precision /= n;
+  mean.reciprocal_rank /= n;
   return mean;
 }
 

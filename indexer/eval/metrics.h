@@ -40,7 +40,8 @@ struct QueryMetrics {
 };
 
 // `relevant` must not be empty and `ks` must hold positive values (throws
-// InvalidInput otherwise). Only the first max(ks) results are looked at.
+// InvalidInput otherwise). Only ranks up to max(ks) count; a tie that
+// straddles that depth is taken whole (its members may fall either side).
 QueryMetrics compute_metrics(const std::vector<ScoredResult>& ranked, const std::vector<VectorId>& relevant,
                              const std::vector<size_t>& ks);
 
