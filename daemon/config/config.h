@@ -49,7 +49,7 @@ struct Config {
 
   // Defaults for every search (CLI flags and API fields override them).
   struct Search {
-    int pool = 500;                  // candidates reranked when collapse, diversity or normalise is on
+    int pool = 200;                  // candidates reranked when collapse, diversity or normalise is on
     double collapse = 0;             // near-duplicate collapsing similarity, (0, 1]; 0 = off
     double diversity = 0;            // maximal-marginal-relevance weight, 0 (relevance) .. 1
     std::string normalise = "none";  // score normalisation: none, minmax

@@ -34,7 +34,7 @@ class ModelSession;
 // Limits every front end applies the same way.
 constexpr size_t kMaxResultsPerPage = 1000;  // k
 constexpr size_t kMaxResultOffset = 100'000;  // offset
-constexpr size_t kDefaultRerankPool = 500;    // pool
+constexpr size_t kDefaultRerankPool = 200;    // pool
 constexpr size_t kMaxRerankPool = 10'000;     // pool
 
 struct SearchOptions {

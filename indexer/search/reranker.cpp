@@ -1,5 +1,7 @@
 #include "indexer/search/reranker.h"
 
+#include <faiss/utils/distances.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -31,9 +33,7 @@ void check_rerank_options(const RerankOptions& options, const char* collapse_nam
 
 float dot(const std::vector<float>& a, const std::vector<float>& b) {
   IMGSEARCHD_CHECK(a.size() == b.size(), "vectors of different lengths");
-  double sum = 0;
-  for (size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return static_cast<float>(sum);
+  return faiss::fvec_inner_product(a.data(), b.data(), a.size());  // SIMD; the index scores the same way
 }
 
 namespace {
