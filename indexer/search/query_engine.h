@@ -114,6 +114,8 @@ class QueryEngine {
   QueryEngine& operator=(const QueryEngine&) = delete;
 
   ModelId model() const;
+  // The vector index it searches (for the near-duplicate finder).
+  const VectorIndex& index() const { return index_; }
 
   // Text -> images.
   SearchPage by_text(const std::string& text, const SearchOptions& options);
