@@ -55,7 +55,6 @@ void write_json(const fs::path& file, const nlohmann::json& json) {
 
 // One row per query, then the overall means.
 void print_table(const EvalReport& report) {
-  std::string header = "query";
   std::printf("%-28s", "query");
   for (size_t k : report.ks) std::printf(" %8s", ("R@" + std::to_string(k)).c_str());
   for (size_t k : report.ks) std::printf(" %8s", ("P@" + std::to_string(k)).c_str());
