@@ -115,7 +115,12 @@ QueryEngine::~QueryEngine() = default;
 
 ModelId QueryEngine::model() const { return index_.model(); }
 
-std::vector<float> QueryEngine::text_embedding(const std::string& text) { return session_.embed_texts({text}); }
+std::vector<float> QueryEngine::text_embedding(const std::string& text) {
+  if (std::optional<std::vector<float>> cached = text_cache_.find(model(), text)) return std::move(*cached);
+  std::vector<float> embedding = session_.embed_texts({text});
+  text_cache_.put(model(), text, embedding);
+  return embedding;
+}
 
 std::vector<std::string> QueryEngine::paths_of(VectorId id) { return readers_->borrow()->paths_of(id); }
 

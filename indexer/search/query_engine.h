@@ -26,6 +26,7 @@
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
 #include "store/faiss/vector_index.h"
+#include "indexer/search/text_embedding_cache.h"
 
 namespace imgsearchd {
 
@@ -145,8 +146,11 @@ class QueryEngine {
   };
   CombinedQuery combine_terms(const std::vector<QueryTerm>& terms);
 
-  // The normalised embedding of a text (for callers that combine vectors).
+  // The normalised embedding of a text (for callers that combine vectors),
+  // from the LRU cache of recent texts when it is there.
   std::vector<float> text_embedding(const std::string& text);
+  // How often text_embedding was answered from the cache.
+  TextEmbeddingCache::Stats text_cache_stats() const { return text_cache_.stats(); }
 
   // Paths of an indexed image (sorted), empty when unknown.
   std::vector<std::string> paths_of(VectorId id);
@@ -164,6 +168,7 @@ class QueryEngine {
   const VectorIndex& index_;
   ModelSession& session_;
   std::unique_ptr<ReaderPool> readers_;
+  TextEmbeddingCache text_cache_;
 };
 
 // True for text that reads as an image id (decimal digits, at most 19).

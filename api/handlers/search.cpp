@@ -1,0 +1,115 @@
+// The search routes: text, JSON (text, image, id or embedding), upload, similar.
+#include <chrono>
+
+#include "api/handlers.h"
+#include "api/json.h"
+#include "api/params.h"
+#include "store/core/errors.h"
+
+namespace imgsearchd::api {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename Search>
+void answer_search(Call& call, const SearchOptions& options, Search&& search) {
+  const Clock::time_point start = Clock::now();
+  const SearchPage page = search();
+  const double took_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  respond_json(call.response, search_page_json(page, options, took_ms, call.state.image_info));
+}
+
+const char* const kQueryKinds[] = {"text", "image", "id", "embedding"};
+
+VectorId json_image_id(const nlohmann::json& value) {
+  if (value.is_string()) return parse_image_id(value.get<std::string>());
+  if (value.is_number_unsigned()) return parse_image_id(std::to_string(value.get<uint64_t>()));
+  throw InvalidInput("id must be a string of digits (an id from search results), got " + value.dump());
+}
+
+std::vector<float> json_embedding(const nlohmann::json& value) {
+  if (!value.is_array()) throw InvalidInput("embedding must be an array of numbers, got " + std::string(value.type_name()));
+  std::vector<float> embedding;
+  embedding.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_number()) {
+      throw InvalidInput("embedding[" + std::to_string(i) + "] must be a number, got " + value[i].dump());
+    }
+    embedding.push_back(value[i].get<float>());
+  }
+  return embedding;
+}
+
+}  // namespace
+
+void search_by_query_string(Call& call) {
+  check_query_parameters(call.request, {"q", "k", "offset", "min_score"});
+  if (!call.request.has_param("q")) throw InvalidInput("q is required: GET /api/search?q=TEXT");
+  const std::string text = check_query_text(call.request.get_param_value("q"), "q");
+  const SearchOptions options = search_options_from_query(call.request);
+  const std::shared_ptr<QueryEngine> engine = call.state.engine();
+  answer_search(call, options, [&] { return engine->by_text(text, options); });
+}
+
+void search_by_json(Call& call) {
+  const nlohmann::json body = parse_json_object(call.request.body);
+  check_json_keys(body, {"text", "image", "id", "embedding", "k", "offset", "min_score"});
+  std::vector<std::string> given;
+  for (const char* kind : kQueryKinds) {
+    if (body.contains(kind)) given.push_back(kind);
+  }
+  if (given.empty()) throw InvalidInput("give one of text, image (base64), id or embedding");
+  if (given.size() > 1) {
+    throw InvalidInput("give only one of text, image, id or embedding; got " + given[0] + " and " + given[1]);
+  }
+  const SearchOptions options = search_options_from_json(body);
+  const std::string& kind = given.front();
+  const nlohmann::json& value = body[kind];
+  if (kind == "text") {
+    if (!value.is_string()) throw InvalidInput("text must be a string, got " + std::string(value.type_name()));
+    const std::string text = check_query_text(value.get<std::string>(), "text");
+    const std::shared_ptr<QueryEngine> engine = call.state.engine();
+    answer_search(call, options, [&] { return engine->by_text(text, options); });
+  } else if (kind == "image") {
+    if (!value.is_string()) throw InvalidInput("image must be a base64 string, got " + std::string(value.type_name()));
+    const std::string bytes = decode_base64(value.get<std::string>(), "image");
+    const std::shared_ptr<QueryEngine> engine = call.state.engine();
+    answer_search(call, options, [&] { return engine->by_image_bytes(bytes.data(), bytes.size(), "image", options); });
+  } else if (kind == "id") {
+    const VectorId id = json_image_id(value);
+    const std::shared_ptr<QueryEngine> engine = call.state.engine();
+    answer_search(call, options, [&] { return engine->by_id(id, options); });
+  } else {
+    const std::vector<float> embedding = json_embedding(value);
+    const std::shared_ptr<QueryEngine> engine = call.state.engine();
+    answer_search(call, options, [&] { return engine->by_embedding(embedding, options); });
+  }
+}
+
+void search_by_upload(Call& call) {
+  check_query_parameters(call.request, {"k", "offset", "min_score"});
+  const SearchOptions options = search_options_from_query(call.request);
+  std::string bytes;
+  std::string name = "the uploaded image";
+  if (call.request.is_multipart_form_data()) {
+    if (!call.request.has_file("image")) throw InvalidInput("the multipart form has no field named image");
+    const httplib::MultipartFormData field = call.request.get_file_value("image");
+    bytes = field.content;
+    if (!field.filename.empty()) name = "the upload " + quoted(field.filename);
+  } else {
+    bytes = call.request.body;
+  }
+  const std::shared_ptr<QueryEngine> engine = call.state.engine();
+  answer_search(call, options, [&] { return engine->by_image_bytes(bytes.data(), bytes.size(), name, options); });
+}
+
+void similar_images(Call& call) {
+  const VectorId id = parse_image_id(call.request.matches[1]);
+  check_query_parameters(call.request, {"k", "offset", "min_score"});
+  const SearchOptions options = search_options_from_query(call.request);
+  const std::shared_ptr<QueryEngine> engine = call.state.engine();
+  answer_search(call, options, [&] { return engine->by_id(id, options); });
+}
+
+}  // namespace imgsearchd::api

@@ -1,0 +1,48 @@
+// The service routes: status, rescan, health, metrics.
+#include "api/handlers.h"
+#include "api/params.h"
+#include "indexer/search/query_engine.h"
+#include "store/core/errors.h"
+
+namespace imgsearchd::api {
+
+void service_status(Call& call) {
+  check_query_parameters(call.request, {});
+  if (!call.state.context.status) throw Unavailable("status is not available from this service");
+  respond_json(call.response, call.state.context.status());
+}
+
+void rescan(Call& call) {
+  check_query_parameters(call.request, {});
+  const nlohmann::json body = parse_json_object(call.request.body);
+  check_json_keys(body, {"root"});
+  std::optional<std::string> root;
+  if (body.contains("root")) {
+    if (!body["root"].is_string()) throw InvalidInput("root must be a string (a root folder), got " + body["root"].dump());
+    root = body["root"].get<std::string>();
+  }
+  if (!call.state.context.rescan) throw Unavailable("rescans are not available from this service");
+  respond_json(call.response, call.state.context.rescan(root), 202);
+}
+
+void health(Call& call) {
+  call.state.engine();  // Unavailable with the reason while the model loads or is missing
+  respond_json(call.response, {{"status", "ok"}});
+}
+
+void metrics(Call& call) {
+  if (call.state.context.readiness) {
+    const ApiReadiness ready = call.state.context.readiness();
+    call.state.metrics->set_gauge("imgsearchd_ready", "1 when searches can be answered.", ready.engine ? 1 : 0);
+    if (ready.engine) {
+      const TextEmbeddingCache::Stats cache = ready.engine->text_cache_stats();
+      call.state.metrics->set_gauge("imgsearchd_text_cache_hits", "Text queries answered from the embedding cache.",
+                                    static_cast<double>(cache.hits));
+      call.state.metrics->set_gauge("imgsearchd_text_cache_misses", "Text queries that ran the text tower.",
+                                    static_cast<double>(cache.misses));
+    }
+  }
+  call.response.set_content(call.state.metrics->exposition(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace imgsearchd::api

@@ -1,0 +1,174 @@
+// The API's parts without a server: the route table against the OpenAPI
+// document in the repository, the access rules, parameters, metrics, and the
+// cache of text embeddings.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "api/access.h"
+#include "api/params.h"
+#include "api/routes.h"
+#include "api/server.h"
+#include "indexer/search/text_embedding_cache.h"
+#include "store/core/errors.h"
+
+namespace imgsearchd {
+namespace {
+
+TEST(OpenApiDocument, ListsExactlyTheRoutesOfTheRouteTable) {
+  std::ifstream in(std::string(IMGSEARCHD_SOURCE_DIR) + "/api/openapi.json");
+  ASSERT_TRUE(in);
+  const nlohmann::json document = nlohmann::json::parse(in);
+  EXPECT_EQ(document["openapi"].get<std::string>().substr(0, 2), "3.");
+  std::set<std::string> documented;
+  for (const auto& [path, operations] : document["paths"].items()) {
+    for (const auto& [method, operation] : operations.items()) {
+      std::string upper = method;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(upper + " " + path);
+      EXPECT_TRUE(operation.contains("responses")) << upper << " " << path;
+    }
+  }
+  std::set<std::string> routed;
+  for (const api::Route& route : api::route_table()) {
+    EXPECT_TRUE(routed.insert(std::string(route.method) + " " + route.path).second) << "twice: " << route.path;
+  }
+  EXPECT_EQ(documented, routed);
+  // The document built into the binary is the repository's.
+  std::ifstream again(std::string(IMGSEARCHD_SOURCE_DIR) + "/api/openapi.json");
+  const std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(api::builtin_openapi_document(), text);
+}
+
+TEST(RoutePattern, PathParametersMatchOneSegment) {
+  EXPECT_EQ(api::route_pattern("/api/images/{id}/file"), "/api/images/([^/]+)/file");
+  EXPECT_EQ(api::route_pattern("/openapi.json"), "/openapi\\.json");
+}
+
+TEST(Access, LoopbackHosts) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost"}) EXPECT_TRUE(api::is_loopback_host(host)) << host;
+  for (const char* host : {"0.0.0.0", "::", "192.168.0.1", "128.0.0.1", "localhost.evil", ""}) EXPECT_FALSE(api::is_loopback_host(host)) << host;
+}
+
+TEST(Access, TokensCompareWhole) {
+  EXPECT_TRUE(api::tokens_equal("secret", "secret"));
+  EXPECT_FALSE(api::tokens_equal("secre", "secret"));
+  EXPECT_FALSE(api::tokens_equal("secrets", "secret"));
+  EXPECT_FALSE(api::tokens_equal("Secret", "secret"));
+  EXPECT_FALSE(api::tokens_equal("", ""));  // no token configured is never a match
+  EXPECT_EQ(api::bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(api::bearer_token("bearer  abc"), "abc");
+  EXPECT_EQ(api::bearer_token("Basic abc"), "");
+  EXPECT_EQ(api::bearer_token("Bearer"), "");
+}
+
+TEST(Access, HostHeaders) {
+  EXPECT_EQ(api::host_of_host_header("[::1]:7878"), "::1");
+  EXPECT_EQ(api::host_of_host_header("LocalHost:7878"), "localhost");
+  EXPECT_EQ(api::host_of_host_header("localhost."), "localhost");
+  EXPECT_EQ(api::host_of_host_header("::1"), "");  // IPv6 needs brackets
+  const api::HostCheck loopback("127.0.0.1", {"photos.local"});
+  EXPECT_TRUE(loopback.allowed("127.0.0.1:7878", "127.0.0.1"));
+  EXPECT_TRUE(loopback.allowed("photos.local:7878", "127.0.0.1"));
+  EXPECT_FALSE(loopback.allowed("evil.example:7878", "127.0.0.1"));
+  EXPECT_FALSE(loopback.allowed("", "127.0.0.1"));
+  const api::HostCheck everywhere("0.0.0.0", {});
+  EXPECT_TRUE(everywhere.allowed("192.168.1.7:7878", "::ffff:192.168.1.7"));
+  EXPECT_FALSE(everywhere.allowed("evil.example:7878", "192.168.1.7"));
+  const api::HostCheck named("192.168.1.7", {});
+  EXPECT_TRUE(named.allowed("192.168.1.7", "192.168.1.7"));
+}
+
+TEST(Access, ListenAddresses) {
+  EXPECT_EQ(parse_listen_address("127.0.0.1:7878").host, "127.0.0.1");
+  EXPECT_EQ(parse_listen_address("127.0.0.1:7878").port, 7878);
+  EXPECT_EQ(parse_listen_address("[::1]:80").host, "::1");
+  EXPECT_EQ(parse_listen_address("localhost:0").port, 0);
+  for (const char* bad : {"127.0.0.1", ":7878", "::1:7878", "host:99999", "host:12a", "[::1]7878"}) {
+    EXPECT_THROW(parse_listen_address(bad), InvalidInput) << bad;
+  }
+  try {
+    parse_listen_address("nope");
+  } catch (const InvalidInput& error) {
+    EXPECT_NE(std::string(error.what()).find("api.listen"), std::string::npos);
+  }
+}
+
+TEST(Access, TokenFromTheConfigOrAFile) {
+  const std::filesystem::path dir = std::filesystem::path(IMGSEARCHD_TEST_WORK_DIR) / "api-unit";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "token") << "  0123456789abcdef0123\n";
+  std::ofstream(dir / "empty") << "\n";
+  EXPECT_EQ(load_api_token("", ""), "");
+  EXPECT_EQ(load_api_token("inline", ""), "inline");
+  EXPECT_EQ(load_api_token("", dir / "token"), "0123456789abcdef0123");
+  EXPECT_THROW(load_api_token("inline", dir / "token"), InvalidInput);
+  EXPECT_THROW(load_api_token("", dir / "empty"), InvalidInput);
+  try {
+    load_api_token("", dir / "missing");
+    FAIL();
+  } catch (const InvalidInput& error) {
+    EXPECT_NE(std::string(error.what()).find((dir / "missing").string()), std::string::npos) << error.what();
+  }
+}
+
+TEST(Params, ImageIds) {
+  EXPECT_EQ(api::parse_image_id("4073747244805229272"), 4073747244805229272LL);
+  EXPECT_EQ(api::parse_image_id("9223372036854775807"), 9223372036854775807LL);
+  for (const char* bad : {"", "-1", "+1", "9223372036854775808", "12345678901234567890", "1e5", "0x1f", " 1", "../x"}) {
+    EXPECT_THROW(api::parse_image_id(bad), InvalidInput) << bad;
+  }
+}
+
+TEST(Params, Base64) {
+  EXPECT_EQ(api::decode_base64("aGVsbG8=", "image"), "hello");
+  EXPECT_EQ(api::decode_base64("aGVs\nbG8h", "image"), "hello!");
+  EXPECT_EQ(api::decode_base64("data:image/png;base64,aGk=", "image"), "hi");
+  EXPECT_THROW(api::decode_base64("aGVsbG8*", "image"), InvalidInput);
+  EXPECT_THROW(api::decode_base64("a", "image"), InvalidInput);
+  EXPECT_THROW(api::decode_base64("aG=Vs", "image"), InvalidInput);
+  EXPECT_THROW(api::decode_base64("data:image/png,abc", "image"), InvalidInput);
+}
+
+TEST(Metrics, ExpositionFormat) {
+  MetricsRegistry metrics;
+  metrics.observe_request("GET /api/search", 200, 0.004);
+  metrics.observe_request("GET /api/search", 200, 0.2);
+  metrics.set_files("ok", 10);
+  metrics.set_gauge("imgsearchd_label_test", "Quoting.", 1, {{"path", "a\"b\\c\nd"}});
+  const std::string text = metrics.exposition();
+  EXPECT_NE(text.find("# TYPE imgsearchd_http_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_http_requests_total{route=\"GET /api/search\",status=\"200\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_http_request_duration_seconds_bucket{route=\"GET /api/search\",le=\"0.005\"} 1\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("imgsearchd_http_request_duration_seconds_bucket{route=\"GET /api/search\",le=\"0.25\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_http_request_duration_seconds_bucket{route=\"GET /api/search\",le=\"+Inf\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_http_request_duration_seconds_count{route=\"GET /api/search\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_files{state=\"ok\"} 10\n"), std::string::npos);
+  EXPECT_NE(text.find("imgsearchd_label_test{path=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(metrics.value("imgsearchd_files", {{"state", "ok"}}), 10);
+}
+
+TEST(TextEmbeddingCache, KeysByModelAndNormalisedTextAndDropsTheLeastRecent) {
+  EXPECT_EQ(normalise_query_text("  A Red\tBicycle \n"), "a red bicycle");
+  EXPECT_EQ(normalise_query_text("Café"), "café");  // non-ASCII left to the tokenizer
+  TextEmbeddingCache cache(2);
+  cache.put(1, "a dog", {1.0f});
+  cache.put(1, "a cat", {2.0f});
+  EXPECT_EQ(cache.find(1, "A  DOG"), std::vector<float>{1.0f});  // "a dog" is now the most recent
+  EXPECT_FALSE(cache.find(2, "a dog"));                           // another model
+  cache.put(1, "a bird", {3.0f});                                 // drops "a cat"
+  EXPECT_FALSE(cache.find(1, "a cat"));
+  EXPECT_TRUE(cache.find(1, "a dog"));
+  EXPECT_TRUE(cache.find(1, "a bird"));
+  EXPECT_EQ(cache.stats().size, 2u);
+  EXPECT_EQ(cache.stats().hits, 3u);
+  EXPECT_EQ(cache.stats().misses, 2u);
+}
+
+}  // namespace
+}  // namespace imgsearchd
