@@ -18,7 +18,7 @@ namespace {
 // path, or a file whose content the index holds (a copy elsewhere).
 class GroundTruthResolver {
  public:
-  GroundTruthResolver(const VectorIndex& index, const Catalog& catalog) : index_(index), catalog_(catalog) {}
+  GroundTruthResolver(const VectorStore& index, const Catalog& catalog) : index_(index), catalog_(catalog) {}
 
   std::optional<VectorId> resolve(const std::string& entry) {
     const auto known = cache_.find(entry);
@@ -41,7 +41,7 @@ class GroundTruthResolver {
     return index_.contains(id) ? std::optional<VectorId>(id) : std::nullopt;
   }
 
-  const VectorIndex& index_;
+  const VectorStore& index_;
   const Catalog& catalog_;
   std::map<std::string, std::optional<VectorId>> cache_;
 };
@@ -84,7 +84,7 @@ std::vector<size_t> parse_ks(const std::string& text, const std::string& name) {
   return {ks.begin(), ks.end()};
 }
 
-EvalReport evaluate(QueryEngine& engine, const VectorIndex& index, const Catalog& catalog, const EvalDataset& dataset,
+EvalReport evaluate(QueryEngine& engine, const VectorStore& index, const Catalog& catalog, const EvalDataset& dataset,
                     const EvalOptions& options) {
   EvalReport report;
   std::set<size_t> distinct(options.ks.begin(), options.ks.end());

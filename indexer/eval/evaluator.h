@@ -48,7 +48,7 @@ struct EvalReport {
   size_t failed = 0;                 // queries that could not run
 };
 
-EvalReport evaluate(QueryEngine& engine, const VectorIndex& index, const Catalog& catalog, const EvalDataset& dataset,
+EvalReport evaluate(QueryEngine& engine, const VectorStore& index, const Catalog& catalog, const EvalDataset& dataset,
                     const EvalOptions& options);
 
 // "1,5,10,20" -> {1, 5, 10, 20}. Throws InvalidInput naming `name`.

@@ -14,7 +14,7 @@ size_t DuplicateGroup::path_count() const {
   return count;
 }
 
-std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorIndex& index, float min_score, size_t batch,
+std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorStore& index, float min_score, size_t batch,
                                                           const std::function<void(size_t)>& progress) {
   IMGSEARCHD_CHECK(batch > 0, "a batch of no images");
   const std::vector<VectorId> ids = index.ids();
@@ -49,7 +49,7 @@ std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorIndex& ind
   return groups;
 }
 
-std::vector<DuplicateGroup> find_duplicates(const VectorIndex& index, const Catalog& catalog, float min_score) {
+std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score) {
   if (!(min_score > 0 && min_score <= 1)) {
     throw InvalidInput("min_score must be a similarity above 0 and at most 1, got " + std::to_string(min_score));
   }

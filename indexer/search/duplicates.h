@@ -18,7 +18,7 @@
 
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
-#include "store/faiss/vector_index.h"
+#include "store/core/vector_store.h"
 
 namespace imgsearchd {
 
@@ -36,7 +36,7 @@ struct DuplicateGroup {
 // Groups by vector alone (no paths): each group lists (id, similarity to the
 // first), first member first; groups of one are left out. `batch`: images
 // per range search. `progress` (optional) is told how many images are done.
-std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorIndex& index, float min_score,
+std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorStore& index, float min_score,
                                                           size_t batch = 256,
                                                           const std::function<void(size_t)>& progress = {});
 
@@ -44,6 +44,6 @@ std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorIndex& ind
 // several paths as a group of one member (exact copies). Largest groups
 // first (members, then paths), then by first id. Throws InvalidInput when
 // min_score is not in (0, 1].
-std::vector<DuplicateGroup> find_duplicates(const VectorIndex& index, const Catalog& catalog, float min_score);
+std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score);
 
 }  // namespace imgsearchd

@@ -122,7 +122,7 @@ class QueryEngine {
 
   ModelId model() const;
   // The vector index it searches (for the near-duplicate finder).
-  const VectorIndex& index() const { return index_; }
+  const VectorStore& index() const { return index_; }
 
   // Text -> images.
   SearchPage by_text(const std::string& text, const SearchOptions& options);

@@ -67,6 +67,14 @@ class VectorStore {
   virtual bool contains(VectorId id) const = 0;
   // The stored vector of `id` (for "images like this indexed one").
   virtual std::optional<std::vector<float>> reconstruct(VectorId id) const = 0;
+  // Every stored id, sorted.
+  virtual std::vector<VectorId> ids() const = 0;
+  // Every stored vector scoring at least `min_score` against each of the
+  // `queries` (n * dim() values, each normalised first): one list per query,
+  // best first (equal scores by id). One batch, so near-duplicate finding
+  // pays one matrix product per batch rather than a search per query.
+  virtual std::vector<std::vector<SearchHit>> range_search(const std::vector<float>& queries,
+                                                           float min_score) const = 0;
 
   // Makes what was applied so far durable where the store keeps it (the
   // FAISS index saves its file atomically), so a restart loads it instead of
