@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   register_search_commands(app, context);
   register_status_command(app, context);
   register_serve_command(app, context);
+  register_rescan_command(app, context);
 
   try {
     app.parse(argc, argv);

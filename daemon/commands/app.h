@@ -35,5 +35,6 @@ void register_index_command(CLI::App& app, AppContext& context);   // daemon/cmd
 void register_search_commands(CLI::App& app, AppContext& context); // daemon/cmd_search.cpp: search, similar
 void register_status_command(CLI::App& app, AppContext& context);  // daemon/cmd_status.cpp
 void register_serve_command(CLI::App& app, AppContext& context);   // daemon/cmd_serve.cpp
+void register_rescan_command(CLI::App& app, AppContext& context);  // daemon/cmd_rescan.cpp
 
 }  // namespace imgsearchd
