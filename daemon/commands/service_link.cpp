@@ -67,11 +67,10 @@ ServiceLink find_service(const Config& config) {
       spdlog::debug("{}", e.what());
       why_not = "it does not answer (" + std::string(e.what()) + ")";
     } catch (const ServiceRefused& e) {
-      // Ours (it holds this data folder's lock, or there is no catalogue
-      // here to answer from): a wrong token is the answer. Else some other
-      // data folder's service listens there.
+      // Ours (it holds this data folder's lock): a wrong token is the
+      // answer. Else some other data folder's service listens there.
       const std::optional<WriterLockHolder> holder = writer_lock_holder(config.data_dir);
-      if ((holder && holder->serve) || !fs::exists(catalog_path(config.data_dir))) throw;
+      if (holder && holder->serve) throw;
       spdlog::debug("{}", e.what());
       why_not = e.what();
     }
