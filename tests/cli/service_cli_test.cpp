@@ -115,7 +115,25 @@ TEST_F(ServiceCliTest, TheSameAnswersThroughTheServiceAndDirectly) {
   EXPECT_NE(not_a_root.err.find("is not one of the indexed roots"), std::string::npos) << not_a_root.err;
   wait_for_catalogue(paths_of(photos_list_));
 
+  // The service's errors read as the direct ones, with the same exit codes.
+  const CommandResult unknown_id = cli({"similar", "12345"});
+  EXPECT_EQ(unknown_id.exit_code, 1);
+  EXPECT_NE(unknown_id.err.find("no indexed image has the id 12345"), std::string::npos) << unknown_id.err;
+  const CommandResult not_an_image = cli({"similar", config_.string()});
+  EXPECT_EQ(not_an_image.exit_code, 2) << not_an_image.err;
+
+  // Another data folder's command line leaves this service alone, even at its address.
+  const fs::path other = dir_ / "other.yaml";
+  write_text(other, "data_dir: " + (dir_ / "other-data").string() + "\nmodel:\n  name: " + model_.string() +
+                        "\napi:\n  listen: " + service_status().value("api", "").substr(7) + "\n");
+  const long before_other = requests("POST /api/search");
+  const CommandResult elsewhere = run_imgsearchd(other, {"search", "a dog"}, dir_);
+  EXPECT_EQ(elsewhere.exit_code, 1);
+  EXPECT_NE(elsewhere.err.find("nothing indexed yet"), std::string::npos) << elsewhere.err;
+  EXPECT_EQ(requests("POST /api/search"), before_other);
+
   ASSERT_EQ(serve_->stop(), 0) << serve_->log();
+  EXPECT_EQ(cli({"similar", config_.string()}).exit_code, 2) << "the same exit code directly";
   std::map<std::string, CommandResult> direct = ask_everything();
   for (const char* what : {"search json", "search page", "similar id", "similar path"})
     expect_same_hits(served[what].json(), direct[what].json(), what);
