@@ -114,7 +114,8 @@ def freshness(model):
     service = Service(work, write_config(work, root, model))
     status = service.wait(lambda s: s.get("startup_reconcile_done") and s.get("model_loaded"), "the start")
     api = status["api"]
-    coco = sorted(os.path.join(SHARED, "coco-val", n) for n in os.listdir(os.path.join(SHARED, "coco-val")))
+    coco = sorted(os.path.join(SHARED, "coco-val", n) for n in os.listdir(os.path.join(SHARED, "coco-val"))
+                  if n.endswith(".jpg"))
     latencies = []
     for i in range(DROPS):
         path = os.path.join(root, f"drop-{i:04d}.jpg")

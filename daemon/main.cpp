@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "daemon/commands/app.h"
 #include "store/core/errors.h"
+#include "store/core/version.h"
 
 namespace imgsearchd {
 
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
   spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   CLI::App app{"imgsearchd: semantic search over your image folders"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "imgsearchd 0.1.0");
+  app.set_version_flag("--version", std::string("imgsearchd ") + kVersion);
 
   AppContext context;
   app.add_option("-c,--config", context.config_file, "configuration file (YAML)");

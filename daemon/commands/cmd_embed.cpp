@@ -27,35 +27,18 @@ int run_embed(AppContext& context, const EmbedArguments& args) {
   init_image_library("imgsearchd");
   ModelSession session(model_session_options(config, args.model));
   const int dim = session.info().embed_dim;
-  const size_t batch_size = static_cast<size_t>(config.model.batch_size);
 
   nlohmann::json results = nlohmann::json::array();
   bool any_failed = false;
-
-  // Images: decoded one by one, embedded in batches of model.batch_size.
-  std::vector<float> pixels;
-  std::vector<std::string> batch_names;
-  auto flush = [&] {
-    if (batch_names.empty()) return;
-    std::vector<float> embeddings = session.model().encode_images(pixels.data(), batch_names.size());
-    for (size_t i = 0; i < batch_names.size(); ++i)
-      results.push_back({{"image", batch_names[i]}, {"embedding", vector_json(&embeddings[i * dim], dim)}});
-    pixels.clear();
-    batch_names.clear();
-  };
-  for (const auto& image : args.images) {
-    ImageLoadResult loaded = load_image_for_clip(image, session.preprocess());
-    if (!loaded.ok()) {
-      flush();  // keep the output in the order the images were given
-      results.push_back({{"image", image}, {"error", loaded.error}});
+  for (const ImageEmbedding& image :
+       session.embed_image_files(args.images, static_cast<size_t>(config.model.batch_size))) {
+    if (image.ok()) {
+      results.push_back({{"image", image.file}, {"embedding", image.embedding}});
+    } else {
+      results.push_back({{"image", image.file}, {"error", image.error}});
       any_failed = true;
-      continue;
     }
-    pixels.insert(pixels.end(), loaded.image->chw.begin(), loaded.image->chw.end());
-    batch_names.push_back(image);
-    if (batch_names.size() == batch_size) flush();
   }
-  flush();
 
   if (!args.texts.empty()) {
     std::vector<float> embeddings = session.embed_texts(args.texts);

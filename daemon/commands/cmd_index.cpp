@@ -21,7 +21,6 @@
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/session/model_session.h"
-#include "indexer/scan/scanner.h"
 #include "store/catalog/catalog.h"
 #include "store/core/errors.h"
 #include "store/faiss/vector_index.h"
@@ -67,18 +66,6 @@ std::vector<Config::Root> roots_to_index(const IndexArguments& args, const Confi
                                     : config.source_file.string()));
   }
   return roots;
-}
-
-// A root that cannot be scanned is an error when nothing was ever indexed
-// under it (a typo); otherwise it is an offline drive, which the pipeline
-// skips with a warning.
-void check_roots(const std::vector<Config::Root>& roots, const Catalog& catalog) {
-  for (const Config::Root& root : roots) {
-    const std::optional<std::string> problem = root_problem(root.path);
-    if (!problem) continue;
-    const std::string absolute = fs::absolute(root.path).lexically_normal().string();
-    if (catalog.paths_under(absolute).empty()) throw NotFound("cannot index: " + *problem);
-  }
 }
 
 IndexingOptions indexing_options(const Config& config);
@@ -182,7 +169,11 @@ int run_index(AppContext& context, const IndexArguments& args) {
   // The lock first: a second indexer fails at once, before loading anything.
   WriterLock lock = WriterLock::acquire(config.data_dir);
   Catalog catalog = Catalog::open(catalog_path(config.data_dir));
-  check_roots(roots, catalog);
+  {
+    std::vector<fs::path> paths;
+    for (const Config::Root& root : roots) paths.push_back(root.path);
+    check_roots(paths, catalog);
+  }
 
   init_image_library("imgsearchd");
   ModelSession session(model_session_options(config, args.model));

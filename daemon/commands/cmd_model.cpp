@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <system_error>
 
 #include "daemon/commands/app.h"
+#include "daemon/terminal/download_progress.h"
 #include "indexer/weights/model_download.h"
 #include "indexer/weights/model_registry.h"
 #include "store/core/errors.h"
@@ -31,80 +31,30 @@ struct ListOptions {
   bool verify = false;
 };
 
-std::string known_names() {
-  std::string names;
-  for (const KnownModel& model : known_models()) names += (names.empty() ? "" : ", ") + model.name;
-  return names;
-}
-
 fs::path models_dir(const fs::path& dir_option, AppContext& context) {
   return fs::absolute(dir_option.empty() ? models_dir_or_default(context.config().model.dir) : dir_option);
 }
 
-// "http://host/a/b/ViT-B-32.pt?x=1" -> "ViT-B-32.pt"
-std::string file_name_of_url(const std::string& url) {
-  std::string path = url.substr(0, url.find_first_of("?#"));
-  const size_t scheme_end = path.find("://");
-  const size_t path_start = path.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  if (path_start == std::string::npos) return {};
-  const std::string name = path.substr(path.rfind('/') + 1);
-  return name == "." || name == ".." ? std::string() : name;
-}
-
 void run_pull(const PullOptions& options, AppContext& context) {
-  DownloadRequest request;
-  std::string label;
-  const fs::path dir = models_dir(options.dir, context);
-
-  if (!options.name.empty()) {
-    const KnownModel* model = find_known_model(options.name);
-    if (!model) {
-      throw NotFound("unknown model '" + options.name + "'; known models: " + known_names() +
-                     ". To fetch another file, give --url and --sha256 without a name.");
-    }
-    if (!options.sha256.empty() && options.url.empty()) {
-      throw InvalidInput("--sha256 only goes with --url: " + model->name + " is checked against its published SHA-256");
-    }
-    // --url alone fetches the same file from a mirror, still checked against the published hash.
-    request.url = options.url.empty() ? model->url : options.url;
-    request.sha256 = options.sha256.empty() ? model->sha256 : options.sha256;
-    request.destination = known_model_path(*model, dir);
-    label = model->name;
-  } else {
-    if (options.url.empty() || options.sha256.empty()) {
-      throw InvalidInput("model pull needs a model name (" + known_names() + "), or both --url and --sha256");
-    }
-    const std::string file_name = file_name_of_url(options.url);
-    if (file_name.empty()) {
-      throw InvalidInput("cannot take a file name from the URL '" + options.url +
-                         "': it should end with the file's name, like .../ViT-B-32.pt");
-    }
-    request.url = options.url;
-    request.sha256 = options.sha256;
-    request.destination = dir / file_name;
-    label = file_name;
-  }
-  if (!is_sha256_hex(request.sha256)) {
-    throw InvalidInput("--sha256 must be 64 hex digits, got '" + request.sha256 + "'");
-  }
-
-  const DownloadResult result = download_file(request);
-  std::printf("%s is ready: %s\n", label.c_str(), result.path.string().c_str());
+  const PullSpec spec{options.name, options.url, options.sha256};
+  const DownloadRequest request = pull_request(spec, models_dir(options.dir, context));
+  const std::string file_name = request.destination.filename().string();
+  TerminalDownloadProgress progress(TerminalDownloadProgress::Style::automatic, stderr, file_name);
+  DownloadOptions download_options;
+  download_options.progress = &progress;
+  const DownloadResult result = download_file(request, download_options);
+  const KnownModel* model = options.name.empty() ? nullptr : find_known_model(options.name);
+  std::printf("%s is ready: %s\n", model ? model->name.c_str() : file_name.c_str(), result.path.string().c_str());
 }
 
-std::string status_of(const fs::path& path, bool verify, const std::string& sha256, bool& failed) {
-  std::error_code error;
-  if (fs::is_regular_file(path, error)) {
-    if (!verify) return "present";
-    const std::string found = sha256_of_file(path);
-    if (found == sha256) return "verified";
-    failed = true;
-    return "BAD SHA-256 " + found.substr(0, 12) + "...";
-  }
-  const fs::path part = partial_path(path);
-  if (fs::is_regular_file(part, error)) {
-    const uintmax_t size = fs::file_size(part, error);
-    return "partial, " + std::to_string(error ? 0 : size) + " bytes";
+std::string status_text(const ModelFileStatus& status) {
+  using State = ModelFileStatus::State;
+  switch (status.state) {
+    case State::present: return "present";
+    case State::verified: return "verified";
+    case State::bad_checksum: return "BAD SHA-256 " + status.found_sha256.substr(0, 12) + "...";
+    case State::partial: return "partial, " + std::to_string(status.partial_bytes) + " bytes";
+    case State::missing: return "missing";
   }
   return "missing";
 }
@@ -119,11 +69,13 @@ void run_list(const ListOptions& options, AppContext& context) {
   bool failed = false;
   bool any_missing = false;
   for (const KnownModel& model : known_models()) {
-    const fs::path path = known_model_path(model, dir);
-    const std::string status = status_of(path, options.verify, model.sha256, failed);
-    any_missing = any_missing || (status != "present" && status != "verified");
+    const ModelFileStatus status = model_file_status(model, dir, options.verify);
+    using State = ModelFileStatus::State;
+    failed = failed || status.state == State::bad_checksum;
+    any_missing = any_missing || (status.state != State::present && status.state != State::verified);
     const char* mark = &model == configured_model ? "*" : " ";
-    std::printf("%s %-14s %-28s %s\n", mark, model.name.c_str(), status.c_str(), path.string().c_str());
+    std::printf("%s %-14s %-28s %s\n", mark, model.name.c_str(), status_text(status).c_str(),
+                status.path.string().c_str());
   }
   if (configured_model) {
     std::printf("* = the configured model (model.name)\n");
@@ -146,7 +98,7 @@ void register_model_commands(CLI::App& app, AppContext& context) {
   auto pull = std::make_shared<PullOptions>();
   CLI::App* pull_command = model->add_subcommand(
       "pull", "download a model's weights from OpenAI, verify the published SHA-256, and put them in the models folder");
-  pull_command->add_option("name", pull->name, "a known model: " + known_names());
+  pull_command->add_option("name", pull->name, "a known model: " + known_model_names());
   pull_command->add_option("--dir", pull->dir, "models folder (default: model.dir from the configuration)");
   pull_command->add_option("--url", pull->url, "download from this URL instead (a mirror, or any file with --sha256)");
   pull_command->add_option("--sha256", pull->sha256, "expected SHA-256 of the file at --url");

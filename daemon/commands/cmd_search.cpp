@@ -9,7 +9,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,6 @@
 #include "indexer/image/image_loader.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/session/model_session.h"
-#include "store/core/errors.h"
 #include "store/data/data_dir.h"
 
 namespace imgsearchd {
@@ -68,7 +66,7 @@ std::string service_model(const ServiceLink& link) { return model_short_name(lin
 
 QueryContext open_for_query(AppContext& context, const QueryArguments& args) {
   const Config& config = context.config();
-  if (!fs::exists(catalog_path(config.data_dir))) throw NotFound(kNothingIndexedYet);
+  require_catalog(config.data_dir);
   init_image_library("imgsearchd");
   QueryContext query;
   query.session = std::make_unique<ModelSession>(model_session_options(config, args.model));

@@ -22,6 +22,7 @@
 #include "daemon/service/systemd_notify.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/live/live_indexer.h"
+#include "indexer/scan/scanner.h"
 #include "store/catalog/catalog.h"
 #include "store/core/errors.h"
 #include "store/data/data_dir.h"
@@ -123,12 +124,6 @@ ApiOptions api_options(const Config& config) {
   options.threads = config.api.threads;
   options.thumbnail_dir = config.data_dir / "thumbnails";
   return options;
-}
-
-std::string normalized_root(const std::filesystem::path& root) {
-  std::string text = std::filesystem::absolute(root).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
 }
 
 std::string api_url(const std::string& host, int port) {

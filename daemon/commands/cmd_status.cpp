@@ -82,8 +82,10 @@ void print_status(const StoreStatus& status, const std::string& configured_model
     const std::string index_state = index.current
                                         ? "current, " + std::to_string(index.vectors) + " vectors"
                                         : "rebuilt from the catalogue when used (" + index.stale_reason + ")";
-    std::printf("model %s (id %lld, %d dimensions): %llu embeddings, %llu searchable; index %s: %s\n",
-                model.model.name.c_str(), static_cast<long long>(model.model.id), model.model.dim,
+    // The fingerprint tells apart two weights files of one name.
+    std::printf("model %s (id %lld, fingerprint %s, %d dimensions): %llu embeddings, %llu searchable; index %s: %s\n",
+                model.model.name.c_str(), static_cast<long long>(model.model.id), model.model.fingerprint.c_str(),
+                model.model.dim,
                 static_cast<unsigned long long>(model.embeddings), static_cast<unsigned long long>(model.live),
                 index.file.string().c_str(), index_state.c_str());
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "indexer/image/image_loader.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -36,7 +37,7 @@ struct Config {
   } model;
 
   struct Images {
-    uint64_t max_pixels = 178'956'970;   // decompression-bomb guard
+    uint64_t max_pixels = kDefaultMaxPixels;  // decompression-bomb guard
   } images;
 
   // How a root is watched: inotify (Linux), poll (anywhere, also network

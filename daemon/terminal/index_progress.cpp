@@ -3,57 +3,27 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <cmath>
 #include <cstdio>
-#include <mutex>
 #include <vector>
 
 namespace imgsearchd {
-
-// The bar's line on the terminal. Log lines and bar redraws both go through
-// here, so a log line clears the bar, prints, and the bar comes back below it.
-struct IndexProgressDisplay::Line {
-  std::mutex mutex;
-  std::string bar;
-
-  void draw(const std::string& text) {
-    std::lock_guard<std::mutex> lock(mutex);
-    bar = text;
-    std::fprintf(stderr, "\r%s\033[K", bar.c_str());
-    std::fflush(stderr);
-  }
-
-  void log(const std::string& formatted) {
-    std::lock_guard<std::mutex> lock(mutex);
-    std::fprintf(stderr, "\r\033[K%s", formatted.c_str());
-    if (!bar.empty()) std::fprintf(stderr, "%s", bar.c_str());
-    std::fflush(stderr);
-  }
-
-  void end() {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (!bar.empty()) std::fputc('\n', stderr);
-    bar.clear();
-    std::fflush(stderr);
-  }
-};
 
 namespace {
 
 class BarAwareSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  explicit BarAwareSink(std::shared_ptr<IndexProgressDisplay::Line> line) : line_(std::move(line)) {}
+  explicit BarAwareSink(std::shared_ptr<ProgressLine> line) : line_(std::move(line)) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& message) override {
     spdlog::memory_buf_t formatted;
     formatter_->format(message, formatted);
-    line_->log(fmt::to_string(formatted));
+    line_->print(fmt::to_string(formatted));
   }
   void flush_() override {}
 
  private:
-  std::shared_ptr<IndexProgressDisplay::Line> line_;
+  std::shared_ptr<ProgressLine> line_;
 };
 
 // The sinks the default logger had before the bar took over.
@@ -74,22 +44,9 @@ const char* phase_name(IndexingProgress::Phase phase) {
 
 }  // namespace
 
-std::string format_duration(double seconds) {
-  if (!(seconds >= 0) || std::isinf(seconds)) return "?";
-  const long total = std::lround(seconds);
-  if (total < 60) return std::to_string(total) + " s";
-  char text[32];
-  if (total < 3600) {
-    std::snprintf(text, sizeof text, "%ld:%02ld", total / 60, total % 60);
-  } else {
-    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
-  }
-  return text;
-}
-
 IndexProgressDisplay::IndexProgressDisplay(bool terminal) : terminal_(terminal) {
   if (!terminal_) return;
-  line_ = std::make_shared<Line>();
+  line_ = std::make_shared<ProgressLine>(stderr);
   auto logger = spdlog::default_logger();
   saved_sinks() = logger->sinks();
   auto sink = std::make_shared<BarAwareSink>(line_);
@@ -134,9 +91,7 @@ std::string IndexProgressDisplay::describe(const IndexingProgress& progress, dou
   const double left = rate > 0 ? static_cast<double>(progress.total - progress.done) / rate : -1;
   std::string bar;
   if (terminal_) {
-    constexpr int kWidth = 28;
-    const int filled = static_cast<int>(fraction * kWidth);
-    bar = "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.') + "] ";
+    bar = progress_bar(fraction, 28) + " ";
   }
   std::snprintf(text, sizeof text, "%s%s %llu/%llu (%.0f%%), %.1f files/s, %s left; %llu embedded, %llu failed",
                 bar.c_str(), phase_name(progress.phase), static_cast<unsigned long long>(progress.done),

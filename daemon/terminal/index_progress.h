@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/terminal/progress_line.h"
 #include "indexer/pipeline/indexing_pipeline.h"
 
 namespace imgsearchd {
@@ -23,19 +24,14 @@ class IndexProgressDisplay {
 
   void update(const IndexingProgress& progress);
 
-  struct Line;  // the terminal line shared with the log sink
-
  private:
   using Clock = std::chrono::steady_clock;
   std::string describe(const IndexingProgress& progress, double rate) const;
 
   const bool terminal_;
-  std::shared_ptr<Line> line_;
+  std::shared_ptr<ProgressLine> line_;  // shared with the log sink
   Clock::time_point last_shown_{};
   double indexing_started_ = -1;  // seconds into the run when phase 2 began
 };
-
-// "1:02:03", "4:05", "12 s".
-std::string format_duration(double seconds);
 
 }  // namespace imgsearchd

@@ -13,13 +13,21 @@
 
 namespace imgsearchd {
 
+// CLIP's normalisation, per RGB channel (OpenAI's values): the recipe's
+// default, and every model's unless its weights or manifest say otherwise.
+inline constexpr std::array<float, 3> kClipMean{0.48145466f, 0.4578275f, 0.40821073f};
+inline constexpr std::array<float, 3> kClipStd{0.26862954f, 0.26130258f, 0.27577711f};
+
+// Images with more pixels than this (width x height, read from the header
+// before decoding) are refused as possible decompression bombs: Pillow's
+// default limit, and the default of images.max_pixels.
+inline constexpr uint64_t kDefaultMaxPixels = 178'956'970;
+
 struct PreprocessOptions {
   int resolution = 224;  // square side the model takes
-  std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
-  std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
-  // Images with more pixels than this (width x height, read from the header
-  // before decoding) are refused: decompression-bomb guard.
-  uint64_t max_pixels = 178'956'970;  // Pillow's default limit
+  std::array<float, 3> mean = kClipMean;
+  std::array<float, 3> std = kClipStd;
+  uint64_t max_pixels = kDefaultMaxPixels;  // decompression-bomb guard
 };
 
 // An image ready for the model: 3 x resolution x resolution floats, channel

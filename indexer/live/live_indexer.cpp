@@ -12,6 +12,8 @@
 
 #include "indexer/live/counting_model.h"
 #include "indexer/live/live_watchers.h"
+#include "indexer/scan/path_filter.h"
+#include "indexer/scan/scanner.h"
 #include "indexer/scan/stat_signature.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/weights/model_registry.h"
@@ -24,12 +26,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string normalized(const fs::path& path) {
-  std::string text = fs::absolute(path).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
-}
 
 // How long a path that is gone waits for the other half of its move.
 constexpr std::chrono::milliseconds kGoneGrace{500};
@@ -80,12 +76,20 @@ void LiveIndexer::start() {
 }
 
 void LiveIndexer::reconfigure(LiveOptions options) {
+  // Unusable patterns are refused before anything changes (throws ScanError).
+  for (const LiveRoot& root : options.roots) {
+    CandidateRules rules;
+    rules.extensions = options.indexing.scan.extensions;
+    rules.include = root.include;
+    rules.exclude = root.exclude;
+    PathFilter check(rules);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   std::set<std::string> before, after;
-  for (const LiveRoot& root : options_.roots) before.insert(normalized(root.path));
-  for (const LiveRoot& root : options.roots) after.insert(normalized(root.path));
+  for (const LiveRoot& root : options_.roots) before.insert(normalized_root(root.path));
+  for (const LiveRoot& root : options.roots) after.insert(normalized_root(root.path));
   for (const LiveRoot& root : options.roots) {
-    if (!before.count(normalized(root.path))) {
+    if (!before.count(normalized_root(root.path))) {
       spdlog::info("new root {}: scanning and watching it", root.path.string());
       added_roots_.push_back(root);
     }
@@ -157,7 +161,7 @@ void LiveIndexer::on_changes(const ChangedPaths& changes) {
 
 void LiveIndexer::on_root_rescan(const std::string& root) {
   std::lock_guard<std::mutex> lock(mutex_);
-  rescan_roots_.push_back(normalized(root));
+  rescan_roots_.push_back(normalized_root(root));
   wake_.notify_all();
 }
 
@@ -264,9 +268,9 @@ LiveIndexer::Work LiveIndexer::next_work() {
     }
     if (!added_roots_.empty() || !rescan_roots_.empty()) {
       std::set<std::string> wanted(rescan_roots_.begin(), rescan_roots_.end());
-      for (const LiveRoot& root : added_roots_) wanted.insert(normalized(root.path));
+      for (const LiveRoot& root : added_roots_) wanted.insert(normalized_root(root.path));
       for (const LiveRoot& root : options_.roots)
-        if (wanted.count(normalized(root.path))) work.roots.push_back(root);
+        if (wanted.count(normalized_root(root.path))) work.roots.push_back(root);
       added_roots_.clear();
       rescan_roots_.clear();
       if (!work.roots.empty()) return work;
@@ -470,7 +474,7 @@ void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
   std::vector<std::string> remaining;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const LiveRoot& root : options_.roots) remaining.push_back(normalized(root.path));
+    for (const LiveRoot& root : options_.roots) remaining.push_back(normalized_root(root.path));
   }
   std::vector<std::string> gone;
   for (const std::string& root : roots) {

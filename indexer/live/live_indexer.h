@@ -128,7 +128,8 @@ class LiveIndexer {
   void start();
   // New options (a reloaded configuration): added roots are scanned and
   // watched, removed roots are unwatched and their files leave the results;
-  // a changed model setting takes effect at the next restart.
+  // a changed model setting takes effect at the next restart. Throws
+  // ScanError, changing nothing, for an unusable pattern.
   void reconfigure(LiveOptions options);
   // A full reconcile of every root, as soon as the current work is done.
   void request_reconcile();

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "indexer/scan/scanner.h"
 #include "indexer/watch/change_queue.h"
 
 namespace imgsearchd::live {
@@ -17,8 +18,7 @@ WatcherOptions watcher_options(LiveIndexer& sink, const LiveOptions& options) {
   WatcherOptions watch;
   for (const LiveRoot& root : options.roots) {
     WatchRoot entry;
-    entry.path = std::filesystem::absolute(root.path).lexically_normal().string();
-    while (entry.path.size() > 1 && entry.path.back() == '/') entry.path.pop_back();
+    entry.path = normalized_root(root.path);
     entry.kind = root.watcher;
     entry.rules.extensions = options.indexing.scan.extensions;
     entry.rules.include = root.include;

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "indexer/image/image_loader.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -72,8 +73,8 @@ struct ModelInfo {
   int context_length = 0;
   int vocab_size = 0;
   int embed_dim = 0;
-  std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
-  std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
+  std::array<float, 3> mean = kClipMean;  // CLIP's recipe (indexer/image/image_loader.h)
+  std::array<float, 3> std = kClipStd;
   // "<format>:<16 hex digits>", the XXH3-64 of the weights file's bytes followed by
   // those of every sidecar read: identifies these exact weights (for the embedding cache).
   std::string fingerprint;

@@ -21,6 +21,7 @@
 #include "indexer/pipeline/indexing_batcher.h"
 #include "indexer/pipeline/indexing_work.h"
 #include "indexer/pipeline/indexing_workers.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 namespace {
@@ -30,14 +31,6 @@ using indexing::WorkerPool;
 using indexing::WorkFile;
 using indexing::WorkItem;
 using Clock = std::chrono::steady_clock;
-
-// The same absolute form the scanner gives its roots, so the catalogue's
-// paths under a root start with it.
-std::string normalized_root(const std::filesystem::path& root) {
-  std::string text = std::filesystem::absolute(root).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
-}
 
 bool is_under(const std::string& path, const std::string& folder) {
   if (folder == "/") return path.size() > 1 && path[0] == '/';
@@ -360,6 +353,13 @@ IndexingSummary run_indexing_changes(const IndexingTarget& target, ClipModel* mo
   IndexingRun run(target, model, preprocess, options, on_progress, stop);
   run.plan_changes(changes);
   return run.execute();
+}
+
+void check_roots(const std::vector<std::filesystem::path>& roots, const Catalog& catalog) {
+  for (const std::filesystem::path& root : roots) {
+    const std::optional<std::string> problem = root_problem(root);
+    if (problem && catalog.paths_under(normalized_root(root)).empty()) throw NotFound("cannot index: " + *problem);
+  }
 }
 
 }  // namespace imgsearchd

@@ -165,4 +165,9 @@ IndexingSummary run_indexing_changes(const IndexingTarget& target, ClipModel* mo
                                      const ChangedPaths& changes, const ProgressCallback& on_progress = {},
                                      const std::atomic<bool>* stop = nullptr);
 
+// Before a run: a root that cannot be scanned is an error when nothing was
+// ever indexed under it (a typo; throws NotFound naming it); one with indexed
+// files is an offline drive, which run_indexing skips with a warning.
+void check_roots(const std::vector<std::filesystem::path>& roots, const Catalog& catalog);
+
 }  // namespace imgsearchd

@@ -56,11 +56,9 @@ void append_child(std::string& path, const char* name, size_t length) {
   path.append(name, length);
 }
 
-std::string normalized_root(const std::filesystem::path& root, size_t index) {
+std::string checked_root(const std::filesystem::path& root, size_t index) {
   if (root.empty()) throw ScanError("scan root " + std::to_string(index + 1) + " is empty: expected a folder path");
-  std::string text = std::filesystem::absolute(root).lexically_normal().string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
+  return normalized_root(root);
 }
 
 struct FolderCloser {
@@ -116,14 +114,14 @@ class Walker {
   ScanSummary run_below(const std::string& folder) {
     check_roots();
     PendingFolder start;
-    if (descend_to(normalized_root(folder, 0), start)) folders_.push_back(std::move(start));
+    if (descend_to(checked_root(folder, 0), start)) folders_.push_back(std::move(start));
     return walk();
   }
 
   // Whether `path` is a file a walk of its root would report, and with what.
   std::optional<ScannedFile> check_file(const std::string& path_in) {
     check_roots();
-    const std::string path = normalized_root(path_in, 0);
+    const std::string path = checked_root(path_in, 0);
     const size_t slash = path.rfind('/');
     PendingFolder parent;
     if (slash == std::string::npos || !descend_to(slash == 0 ? "/" : path.substr(0, slash), parent)) return std::nullopt;
@@ -150,7 +148,7 @@ class Walker {
  private:
   void check_roots() {
     for (size_t i = 0; i < options_.roots.size(); ++i) {
-      summary_.roots.push_back(normalized_root(options_.roots[i], i));
+      summary_.roots.push_back(checked_root(options_.roots[i], i));
       if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem, ErrorKind::not_found);
     }
   }
@@ -399,6 +397,12 @@ class Walker {
 };
 
 }  // namespace
+
+std::string normalized_root(const std::filesystem::path& root) {
+  std::string text = std::filesystem::absolute(root).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
 
 std::optional<std::string> root_problem(const std::filesystem::path& root) {
   struct stat st;

@@ -129,6 +129,11 @@ struct ScanResult {
 };
 ScanResult scan_all(const ScanOptions& options);
 
+// The form the scanner gives a root, and so the prefix of every path it
+// reports under it (and of the catalogue's paths): absolute, lexically
+// normal, without a trailing slash ("/" stays "/").
+std::string normalized_root(const std::filesystem::path& root);
+
 // Why `root` cannot be scanned (missing, not a folder, no permission), or
 // nothing. Lets a daemon treat an unmounted drive as offline instead of failing.
 std::optional<std::string> root_problem(const std::filesystem::path& root);

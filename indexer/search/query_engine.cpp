@@ -47,17 +47,23 @@ std::string model_with_fingerprint(const CatalogModel& model) {
 // apart by their fingerprints: a weights file with the name of an indexed
 // model but other bytes is another model, and the message says so.
 std::string not_indexed_with(const ModelSession& session, const std::vector<CatalogModel>& indexed) {
-  std::string known;
-  std::string same_name;
+  std::string others;     // the catalogue's models of other names
+  std::string same_name;  // the fingerprints of its models of this name
   for (const CatalogModel& candidate : indexed) {
-    known += (known.empty() ? "" : ", ") + model_with_fingerprint(candidate);
-    if (candidate.name == session.name()) same_name += (same_name.empty() ? "" : ", ") + candidate.fingerprint;
+    if (candidate.name == session.name()) {
+      same_name += (same_name.empty() ? "" : ", ") + candidate.fingerprint;
+    } else {
+      others += (others.empty() ? "" : ", ") + model_with_fingerprint(candidate);
+    }
   }
   std::string message = "nothing indexed yet with the model " + session.name() + " from " + session.weights().string() +
-                        " (fingerprint " + session.info().fingerprint + "); the catalogue has " + known;
+                        " (fingerprint " + session.info().fingerprint + ")";
   if (!same_name.empty()) {
-    message += ". The catalogue's " + session.name() + " is another weights file of the same name (fingerprint " +
-               same_name + "): other weights make another model";
+    message += ": the catalogue's " + session.name() + " is another weights file of the same name (fingerprint " +
+               same_name + "), and other weights make another model";
+    if (!others.empty()) message += "; the catalogue also has " + others;
+  } else {
+    message += "; the catalogue has " + others;
   }
   return message + ". Run imgsearchd index DIR --model " + session.weights().string() +
          " to index with this one, or give --model the weights file the catalogue was indexed with";
@@ -65,9 +71,13 @@ std::string not_indexed_with(const ModelSession& session, const std::vector<Cata
 
 }  // namespace
 
+void require_catalog(const fs::path& data_dir) {
+  if (!fs::exists(catalog_path(data_dir))) throw NotFound(kNothingIndexedYet);
+}
+
 QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
+  require_catalog(data_dir);
   const fs::path catalog_file = catalog_path(data_dir);
-  if (!fs::exists(catalog_file)) throw NotFound(kNothingIndexedYet);
   const Catalog catalog = Catalog::open_read_only(catalog_file);
   if (catalog.counts().files_ok == 0) throw NotFound(kNothingIndexedYet);
 

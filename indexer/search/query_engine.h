@@ -73,6 +73,10 @@ struct QueryIndex {
   std::unique_ptr<VectorStore> index;
 };
 
+// Throws NotFound (nothing indexed yet) when the data folder has no
+// catalogue: the check that costs nothing, made before a model is loaded.
+void require_catalog(const std::filesystem::path& data_dir);
+
 // Opens the catalogue read-only and the index of `session`'s model. Throws
 // NotFound when nothing is indexed yet, or nothing with this model: the
 // message names this model's weights file and fingerprint, the models the

@@ -1,5 +1,7 @@
 #include "indexer/session/model_session.h"
 
+#include <algorithm>
+
 #include "indexer/weights/model_registry.h"
 
 namespace imgsearchd {
@@ -27,6 +29,37 @@ std::vector<float> ModelSession::embed_texts(const std::vector<std::string>& tex
   tokens.reserve(texts.size());
   for (const auto& text : texts) tokens.push_back(tokenizer_->tokenize(text, info().context_length));
   return model_->encode_texts(tokens);
+}
+
+std::vector<ImageEmbedding> ModelSession::embed_image_files(const std::vector<std::string>& files,
+                                                            size_t batch_size) {
+  const size_t dim = static_cast<size_t>(info().embed_dim);
+  std::vector<ImageEmbedding> results;
+  results.reserve(files.size());
+  std::vector<float> pixels;
+  std::vector<size_t> batch;  // indexes into results waiting for the model
+  auto flush = [&] {
+    if (batch.empty()) return;
+    const std::vector<float> embeddings = model_->encode_images(pixels.data(), batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      results[batch[i]].embedding.assign(embeddings.begin() + i * dim, embeddings.begin() + (i + 1) * dim);
+    }
+    pixels.clear();
+    batch.clear();
+  };
+  for (const std::string& file : files) {
+    ImageLoadResult loaded = load_image_for_clip(file, preprocess_);
+    if (!loaded.ok()) {
+      results.push_back(ImageEmbedding{file, {}, loaded.error.empty() ? "cannot be read" : loaded.error});
+      continue;
+    }
+    results.push_back(ImageEmbedding{file, {}, {}});
+    pixels.insert(pixels.end(), loaded.image->chw.begin(), loaded.image->chw.end());
+    batch.push_back(results.size() - 1);
+    if (batch.size() >= std::max<size_t>(batch_size, 1)) flush();
+  }
+  flush();
+  return results;
 }
 
 }  // namespace imgsearchd

@@ -20,7 +20,15 @@ struct ModelSessionOptions {
   std::filesystem::path models_dir;   // where known names are looked up
   ModelOptions runtime;               // device, threads
   std::filesystem::path vocabulary;   // empty = the shipped vocabulary
-  uint64_t max_pixels = 178'956'970;
+  uint64_t max_pixels = kDefaultMaxPixels;
+};
+
+// The embedding of one image file, or why it has none.
+struct ImageEmbedding {
+  std::string file;
+  std::vector<float> embedding;  // embed_dim L2-normalised floats; empty when failed
+  std::string error;             // why the file could not be read; empty when ok
+  bool ok() const { return error.empty(); }
 };
 
 class ModelSession {
@@ -37,6 +45,11 @@ class ModelSession {
 
   // One L2-normalised embedding per text.
   std::vector<float> embed_texts(const std::vector<std::string>& texts);
+
+  // One result per file, in the order given: files decoded one by one and
+  // embedded in batches of `batch_size`. A file that cannot be read is a
+  // result with its reason, not an exception.
+  std::vector<ImageEmbedding> embed_image_files(const std::vector<std::string>& files, size_t batch_size);
 
  private:
   std::filesystem::path weights_;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cinttypes>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -21,7 +23,7 @@
 #include <system_error>
 #include <vector>
 
-#include "indexer/weights/download_progress.h"
+#include "store/core/version.h"
 
 namespace imgsearchd {
 
@@ -161,7 +163,7 @@ bool begin_body(Transfer& transfer) {
   transfer.progress->log("the server does not resume downloads (it answered 200 to a Range request); starting again from zero");
   transfer.part->truncate();
   transfer.offset = 0;
-  transfer.progress->start(0);
+  transfer.progress->transfer_started(0);
   return true;
 }
 
@@ -200,7 +202,7 @@ int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
   if (!transfer.body_started) return 0;  // until then we do not know whether the .part is kept
   const uint64_t whole = total > 0 ? transfer.offset + static_cast<uint64_t>(total) : 0;
   try {  // no exception may cross libcurl's C frames
-    transfer.progress->update(transfer.offset + static_cast<uint64_t>(now), whole);
+    transfer.progress->transferred(transfer.offset + static_cast<uint64_t>(now), whole);
   } catch (...) {
     transfer.error = std::current_exception();
     return 1;  // aborts the transfer
@@ -230,17 +232,6 @@ std::string curl_error_text(CURL* curl, CURLcode code, const char* error_buffer)
 std::string lower_case(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-ProgressStyle progress_style(const DownloadOptions& options) {
-  switch (options.progress) {
-    case DownloadOptions::Progress::bar: return ProgressStyle::bar;
-    case DownloadOptions::Progress::lines: return ProgressStyle::lines;
-    case DownloadOptions::Progress::none: return ProgressStyle::none;
-    case DownloadOptions::Progress::automatic: break;
-  }
-  if (!options.progress_stream) return ProgressStyle::none;
-  return ::isatty(::fileno(options.progress_stream)) ? ProgressStyle::bar : ProgressStyle::lines;
 }
 
 // ---------------------------------------------------------------- one request
@@ -275,7 +266,8 @@ Fetched fetch(const DownloadRequest& request, const fs::path& destination, const
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);  // 4xx/5xx: no body into the .part
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "imgsearchd/0.1");
+  const std::string user_agent = std::string("imgsearchd/") + kVersion;
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -295,9 +287,9 @@ Fetched fetch(const DownloadRequest& request, const fs::path& destination, const
     progress.log("resuming " + destination.filename().string() + " from byte " + std::to_string(transfer.offset) +
                  " (" + format_bytes(transfer.offset) + " already in " + part.path().string() + ")");
   }
-  progress.start(transfer.offset);
+  progress.transfer_started(transfer.offset);
   const CURLcode result = curl_easy_perform(curl);
-  progress.finish();
+  progress.transfer_ended();
   if (transfer.error) std::rethrow_exception(transfer.error);
   const Fetched refused{Attempt::resume_refused, transfer.offset, transfer.received};
 
@@ -354,6 +346,23 @@ void finish_file(const DownloadRequest& request, const fs::path& destination, Pa
 }  // namespace
 
 // ---------------------------------------------------------------- public
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  char text[32];
+  if (bytes < 1024) {
+    std::snprintf(text, sizeof text, "%" PRIu64 " B", bytes);
+    return text;
+  }
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
 
 bool is_sha256_hex(const std::string& text) {
   if (text.size() != 64) return false;
@@ -418,7 +427,8 @@ DownloadResult download_file(const DownloadRequest& raw_request, const DownloadO
 
   DownloadResult result;
   result.path = destination;
-  DownloadProgress progress(progress_style(options), options.progress_stream, destination.filename().string());
+  DownloadProgress silent;
+  DownloadProgress& progress = options.progress ? *options.progress : silent;
 
   std::error_code error;
   const fs::file_status status = fs::status(destination, error);

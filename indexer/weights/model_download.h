@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -39,15 +38,24 @@ struct DownloadRequest {
   std::filesystem::path destination;  // the final file; its folder is created if missing
 };
 
+// What a download reports while it runs: log lines (what it does, where the
+// file goes, a resume, the verification) and the bytes done of the whole
+// file. It draws nothing itself; the command line's bar and log lines are in
+// daemon/terminal/download_progress.h. Every method does nothing by default.
+class DownloadProgress {
+ public:
+  virtual ~DownloadProgress() = default;
+  virtual void log(const std::string& /*line*/) {}
+  // A request starts; `already_have` bytes of the file are on disk.
+  virtual void transfer_started(uint64_t /*already_have*/) {}
+  // `done` and `total` count the whole file (total 0 = not known yet).
+  virtual void transferred(uint64_t /*done*/, uint64_t /*total*/) {}
+  // The request ended, successfully or not.
+  virtual void transfer_ended() {}
+};
+
 struct DownloadOptions {
-  enum class Progress {
-    automatic,  // a bar when `progress_stream` is a terminal, else log lines
-    bar,        // a bar redrawn in place (bytes, total, rate, ETA)
-    lines,      // one line at the start, every 10 %, and at the end
-    none,       // nothing at all, not even log lines
-  };
-  Progress progress = Progress::automatic;
-  std::FILE* progress_stream = stderr;  // progress and log lines go here
+  DownloadProgress* progress = nullptr;  // nullptr: report nothing
   long connect_timeout_s = 30;
   // A transfer slower than 1 KiB/s for this long is given up (the .part stays for a resume).
   long stall_timeout_s = 60;
@@ -81,6 +89,9 @@ DownloadResult download_file(const DownloadRequest& request, const DownloadOptio
 // The SHA-256 of a file, as 64 lower-case hex digits. Throws DownloadError
 // (file_system) naming the file when it cannot be read.
 std::string sha256_of_file(const std::filesystem::path& path);
+
+// "337.6 MiB", "12 B": sizes as the download's messages show them.
+std::string format_bytes(uint64_t bytes);
 
 // True for 64 hex digits.
 bool is_sha256_hex(const std::string& text);

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "indexer/model/clip_model.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd {
 
@@ -44,9 +45,7 @@ const KnownModel* find_known_model(std::string_view name) {
   return nullptr;
 }
 
-namespace {
-
-std::string known_names() {
+std::string known_model_names() {
   std::string names;
   for (const KnownModel& model : known_models()) {
     if (!names.empty()) names += ", ";
@@ -54,6 +53,8 @@ std::string known_names() {
   }
   return names;
 }
+
+namespace {
 
 fs::path home_dir() {
   if (const char* home = std::getenv("HOME"); home && *home) return home;
@@ -86,7 +87,7 @@ fs::path known_model_path(const KnownModel& model, const fs::path& models_dir) {
 
 fs::path resolve_model_path(const std::string& setting, const fs::path& models_dir) {
   if (setting.empty()) {
-    throw ModelError("no model is configured: set model.name to one of " + known_names() +
+    throw ModelError("no model is configured: set model.name to one of " + known_model_names() +
                      " or to the path of a weights file");
   }
 
@@ -106,8 +107,76 @@ fs::path resolve_model_path(const std::string& setting, const fs::path& models_d
 
   std::string looked_at = fs::absolute(as_given).string();
   if (as_given.is_relative()) looked_at += " nor " + in_models_dir.string();
-  throw ModelError("model '" + setting + "' is neither a known model (" + known_names() +
+  throw ModelError("model '" + setting + "' is neither a known model (" + known_model_names() +
                    ") nor an existing weights file: found no file at " + looked_at);
+}
+
+DownloadRequest pull_request(const PullSpec& spec, const fs::path& models_dir) {
+  DownloadRequest request;
+  if (!spec.name.empty()) {
+    const KnownModel* model = find_known_model(spec.name);
+    if (!model) {
+      throw NotFound("unknown model '" + spec.name + "'; known models: " + known_model_names() +
+                     ". To fetch another file, give --url and --sha256 without a name.");
+    }
+    if (!spec.sha256.empty() && spec.url.empty()) {
+      throw InvalidInput("--sha256 only goes with --url: " + model->name + " is checked against its published SHA-256");
+    }
+    // --url alone fetches the same file from a mirror, still checked against the published hash.
+    request.url = spec.url.empty() ? model->url : spec.url;
+    request.sha256 = spec.sha256.empty() ? model->sha256 : spec.sha256;
+    request.destination = known_model_path(*model, models_dir);
+  } else {
+    if (spec.url.empty() || spec.sha256.empty()) {
+      throw InvalidInput("model pull needs a model name (" + known_model_names() + "), or both --url and --sha256");
+    }
+    const std::string file_name = file_name_of_url(spec.url);
+    if (file_name.empty()) {
+      throw InvalidInput("cannot take a file name from the URL '" + spec.url +
+                         "': it should end with the file's name, like .../ViT-B-32.pt");
+    }
+    request.url = spec.url;
+    request.sha256 = spec.sha256;
+    request.destination = fs::absolute(models_dir) / file_name;
+  }
+  if (!is_sha256_hex(request.sha256)) {
+    throw InvalidInput("--sha256 must be 64 hex digits, got '" + request.sha256 + "'");
+  }
+  return request;
+}
+
+std::string file_name_of_url(const std::string& url) {
+  std::string path = url.substr(0, url.find_first_of("?#"));
+  const size_t scheme_end = path.find("://");
+  const size_t path_start = path.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (path_start == std::string::npos) return {};
+  const std::string name = path.substr(path.rfind('/') + 1);
+  return name == "." || name == ".." ? std::string() : name;
+}
+
+ModelFileStatus model_file_status(const KnownModel& model, const fs::path& models_dir, bool verify) {
+  ModelFileStatus status;
+  status.path = known_model_path(model, models_dir);
+  std::error_code error;
+  if (fs::is_regular_file(status.path, error)) {
+    if (!verify) {
+      status.state = ModelFileStatus::State::present;
+      return status;
+    }
+    status.found_sha256 = sha256_of_file(status.path);
+    status.state = status.found_sha256 == model.sha256 ? ModelFileStatus::State::verified
+                                                       : ModelFileStatus::State::bad_checksum;
+    return status;
+  }
+  const fs::path part = partial_path(status.path);
+  if (fs::is_regular_file(part, error)) {
+    const uintmax_t size = fs::file_size(part, error);
+    status.state = ModelFileStatus::State::partial;
+    status.partial_bytes = error ? 0 : size;
+    return status;
+  }
+  status.state = ModelFileStatus::State::missing;
+  return status;
 }
 
 }  // namespace imgsearchd

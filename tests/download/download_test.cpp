@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
+#include "daemon/terminal/download_progress.h"
 #include "indexer/weights/model_download.h"
 #include "test_server.h"
 
@@ -45,6 +47,7 @@ class DownloadTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     log_ = std::tmpfile();
+    lines_ = std::make_unique<TerminalDownloadProgress>(TerminalDownloadProgress::Style::lines, log_, "model.bin");
   }
   void TearDown() override { std::fclose(log_); }
 
@@ -53,8 +56,7 @@ class DownloadTest : public ::testing::Test {
 
   DownloadResult download(const std::string& url, const std::string& sha256) {
     DownloadOptions options;
-    options.progress = DownloadOptions::Progress::lines;
-    options.progress_stream = log_;
+    options.progress = lines_.get();
     return download_file({url, sha256, destination()}, options);
   }
 
@@ -80,6 +82,7 @@ class DownloadTest : public ::testing::Test {
 
   fs::path dir_;
   std::FILE* log_ = nullptr;
+  std::unique_ptr<TerminalDownloadProgress> lines_;  // the command line's progress lines, into log_
 };
 
 TEST(Sha256OfFile, MatchesTheStandardTestVector) {
@@ -110,7 +113,7 @@ TEST_F(DownloadTest, AcceptsAnUpperCaseChecksumAndCreatesTheFolder) {
   std::string sha = test::sha256_hex(test_file());
   for (char& c : sha) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const fs::path nested = dir_ / "a" / "b" / "model.bin";
-  download_file({server.url(), sha, nested}, {DownloadOptions::Progress::none});
+  download_file({server.url(), sha, nested});  // reports nothing
   EXPECT_EQ(read_file(nested), test_file());
 }
 
@@ -313,9 +316,9 @@ TEST_F(DownloadTest, RejectsAMalformedChecksumOrUrl) {
 
 TEST_F(DownloadTest, ProgressBarShowsBytesTotalAndPercent) {
   FileServer server(test_file());
+  TerminalDownloadProgress bar(TerminalDownloadProgress::Style::bar, log_, "model.bin");
   DownloadOptions options;
-  options.progress = DownloadOptions::Progress::bar;
-  options.progress_stream = log_;
+  options.progress = &bar;
   download_file({server.url(), test::sha256_hex(test_file()), destination()}, options);
 
   const std::string text = log_text();

@@ -291,6 +291,10 @@ TEST_F(IndexingCliTest, AWeightsFileOfTheSameNameWithOtherWeightsIsAnotherModel)
   for (const auto& model : status["models"]) {
     EXPECT_NE(other.err.find(model["fingerprint"].get<std::string>()), std::string::npos) << other.err;
   }
+  const CommandResult text = run({"status"});
+  for (const auto& model : status["models"]) {
+    EXPECT_NE(text.out.find("fingerprint " + model["fingerprint"].get<std::string>()), std::string::npos) << text.out;
+  }
   EXPECT_EQ(search({"a photo of a dog", "--model", kModelB.string()})["results"].size(), 3u);
 }
 
