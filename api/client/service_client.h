@@ -41,7 +41,7 @@ struct ServiceClientOptions {
   std::chrono::milliseconds connect_timeout{1000};
   // Health and status answer at once from a working service: past this it
   // counts as not answering (a stopped or hung process).
-  std::chrono::milliseconds quick_timeout{3000};
+  std::chrono::milliseconds quick_timeout{5000};
   // Searches may wait behind a commit and run the model.
   std::chrono::milliseconds search_timeout{120'000};
 };
