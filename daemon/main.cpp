@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   register_serve_command(app, context);
   register_duplicates_command(app, context);
   register_eval_command(app, context);
+  register_rescan_command(app, context);
 
   try {
     app.parse(argc, argv);

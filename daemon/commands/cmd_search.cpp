@@ -1,6 +1,9 @@
-// `imgsearchd search "text"` and `imgsearchd similar FILE|ID`: query the
-// index directly (no service needed). They open the catalogue read-only and
-// never take the writer lock, so they work while an `index` runs.
+// `imgsearchd search "text"` and `imgsearchd similar FILE|ID`: ask the
+// running service when one answers (service_link.h), else query the index
+// directly: the catalogue read-only, never the writer lock, so they work
+// while an `index` runs. The output is the same either way. Queries the
+// service's plain routes do not take (weighted terms, reranking, another
+// model) are always answered here.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +17,7 @@
 #include "daemon/commands/app.h"
 #include "daemon/commands/model_options.h"
 #include "daemon/commands/rerank_flags.h"
+#include "daemon/commands/service_link.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/search/query_terms.h"
@@ -44,11 +48,32 @@ struct QueryContext {
   std::unique_ptr<QueryEngine> engine;
 };
 
-QueryContext open_for_query(AppContext& context, QueryArguments& args) {
-  const Config& config = context.config();
-  apply_rerank_flags(config, args.rerank, args.search);
+// The running service, when one serves this data folder and can search
+// now; nothing to query the index here. With --model the index is always
+// read here: the service searches with its own model only.
+std::optional<ServiceLink> service_for_query(AppContext& context, QueryArguments& args, bool plain_query) {
+  apply_rerank_flags(context.config(), args.rerank, args.search);
   check_search_options(args.search, cli_option_names());
   context.apply_log_level(/*quiet=*/true);
+  if (!args.model.empty() || !plain_query || args.search.rerank.active()) return std::nullopt;
+  ServiceLink link = find_service(context.config());
+  if (!link.client) {
+    warn_if_service_silent(link);
+    return std::nullopt;
+  }
+  if (!link.status.value("model_loaded", false)) {
+    const std::string problem = link.status.value("model_problem", std::string());
+    std::fprintf(stderr, "imgsearchd: the service at %s cannot search yet (%s); searching the catalogue directly\n",
+                 link.client->url().c_str(), problem.empty() ? "it is loading its model" : problem.c_str());
+    return std::nullopt;
+  }
+  return link;
+}
+
+std::string service_model(const ServiceLink& link) { return model_short_name(link.status.value("model", std::string())); }
+
+QueryContext open_for_query(AppContext& context, QueryArguments& args) {
+  const Config& config = context.config();
   require_catalog(config.data_dir);
   init_image_library("imgsearchd");
   QueryContext query;
@@ -60,18 +85,20 @@ QueryContext open_for_query(AppContext& context, QueryArguments& args) {
 
 nlohmann::json hit_json(const Hit& hit) {
   const std::string path = hit.paths.empty() ? std::string() : hit.paths.front();
-  nlohmann::json json = {{"id", hit.id}, {"score", hit.score}, {"cosine", hit.cosine}, {"path", path},
+  nlohmann::json json = {{"id", std::to_string(hit.id)}, {"score", hit.score}, {"cosine", hit.cosine}, {"path", path},
                          {"paths", hit.paths}};
   nlohmann::json duplicates = nlohmann::json::array();
   for (const CollapsedHit& duplicate : hit.duplicates) {
-    duplicates.push_back({{"id", duplicate.id}, {"similarity", duplicate.similarity}, {"cosine", duplicate.cosine},
+    duplicates.push_back({{"id", std::to_string(duplicate.id)}, {"similarity", duplicate.similarity}, {"cosine", duplicate.cosine},
                           {"paths", duplicate.paths}});
   }
   json["duplicates"] = duplicates;
   return json;
 }
 
-void print_page(const QueryContext& context, const SearchPage& page, const QueryArguments& args,
+// Ids are JSON strings, as in the API: they are 63-bit, beyond what
+// JavaScript and jq hold exactly.
+void print_page(const std::string& model, const SearchPage& page, const QueryArguments& args,
                 nlohmann::json query) {
   nlohmann::json results = nlohmann::json::array();
   for (const Hit& hit : page.hits) {
@@ -89,7 +116,9 @@ void print_page(const QueryContext& context, const SearchPage& page, const Query
   }
   if (args.json) {
     const RerankOptions& rerank = args.search.rerank;
-    nlohmann::json out = {{"query", std::move(query)}, {"model", context.session->name()},
+    nlohmann::json excluded_ids = nlohmann::json::array();
+    for (VectorId id : page.excluded_ids) excluded_ids.push_back(std::to_string(id));
+    nlohmann::json out = {{"query", std::move(query)}, {"model", model},
                           {"k", args.search.k}, {"offset", args.search.offset},
                           {"min_score", args.search.min_score},
                           {"collapse", rerank.collapse ? nlohmann::json(*rerank.collapse) : nlohmann::json()},
@@ -98,7 +127,7 @@ void print_page(const QueryContext& context, const SearchPage& page, const Query
                           {"pool", rerank.active() ? nlohmann::json(std::max(args.search.pool, args.search.k))
                                                    : nlohmann::json()},
                           {"next_offset", page.next_offset ? nlohmann::json(*page.next_offset) : nlohmann::json()},
-                          {"excluded", page.excluded_ids},
+                          {"excluded", excluded_ids},
                           {"results", results}};
     std::cout << out.dump() << "\n";
   } else if (page.hits.empty()) {
@@ -128,31 +157,46 @@ std::vector<QueryTerm> query_terms(const QueryArguments& args) {
 }
 
 void run_search(AppContext& app, QueryArguments& args) {
-  QueryContext context = open_for_query(app, args);
   const std::vector<QueryTerm> terms = query_terms(args);
-  if (terms.size() == 1 && terms.front().kind == QueryTerm::Kind::text) {
-    print_page(context, context.engine->by_text(args.query, args.search), args, {{"text", args.query}});
+  const bool plain_text = terms.size() == 1 && terms.front().kind == QueryTerm::Kind::text;
+  if (std::optional<ServiceLink> service = service_for_query(app, args, plain_text)) {
+    print_page(service_model(*service), service->client->search_text(args.query, args.search), args,
+               {{"text", args.query}});
+    return;
+  }
+  QueryContext context = open_for_query(app, args);
+  const std::string model = context.session->name();
+  if (plain_text) {
+    print_page(model, context.engine->by_text(args.query, args.search), args, {{"text", args.query}});
     return;
   }
   nlohmann::json described = nlohmann::json::array();
   for (const QueryTerm& term : terms) described.push_back(term_json(term));
-  print_page(context, context.engine->by_terms(terms, args.search, !args.include_query_images), args,
+  print_page(model, context.engine->by_terms(terms, args.search, !args.include_query_images), args,
              {{"terms", described}});
 }
 
 // FILE|ID: an indexed id, an indexed path, or any image file.
+// Through the service a file is sent as an upload (its content says whether
+// it is indexed), so an indexed path must still be readable.
 void run_similar(AppContext& app, QueryArguments& args) {
-  QueryContext context = open_for_query(app, args);
   const std::string& argument = args.query;
-  if (looks_like_image_id(argument) && !fs::exists(argument)) {
+  const bool by_id = looks_like_image_id(argument) && !fs::exists(argument);
+  std::optional<ServiceLink> service = service_for_query(app, args, /*plain_query=*/true);
+  std::optional<QueryContext> local;
+  if (!service) local = open_for_query(app, args);
+  const std::string model = service ? service_model(*service) : local->session->name();
+  if (by_id) {
     const VectorId id = std::stoll(argument);
-    print_page(context, context.engine->by_id(id, args.search), args, {{"id", id}});
+    const SearchPage page = service ? service->client->search_id(id, args.search) : local->engine->by_id(id, args.search);
+    print_page(model, page, args, {{"id", std::to_string(id)}});
     return;
   }
-  const SearchPage page = context.engine->by_image_file(argument, args.search);
+  const SearchPage page = service ? service->client->search_image_file(argument, args.search)
+                                  : local->engine->by_image_file(argument, args.search);
   nlohmann::json description = {{"path", fs::absolute(argument).lexically_normal().string()}};
-  if (page.excluded) description["id"] = *page.excluded;
-  print_page(context, page, args, std::move(description));
+  if (page.excluded) description["id"] = std::to_string(*page.excluded);
+  print_page(model, page, args, std::move(description));
 }
 
 void add_query_options(CLI::App* cmd, QueryArguments& args) {

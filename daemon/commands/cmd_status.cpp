@@ -1,5 +1,8 @@
 // `imgsearchd status`: prints what the data folder holds (read by
-// read_store_status in store/data/status.h) as text or, with --json, as JSON.
+// read_store_status in store/data/status.h: the catalogue, current through
+// SQLite WAL even while the service writes) and, when a service runs, its
+// own state: from GET /api/status when it answers (service_link.h), else
+// from its status file. As text or, with --json, as JSON.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "daemon/commands/app.h"
+#include "daemon/commands/service_link.h"
 #include "daemon/service/service_status_file.h"
 #include "store/data/data_dir.h"
 #include "store/data/status.h"
@@ -121,7 +125,10 @@ void register_status_command(CLI::App& app, AppContext& context) {
     context.apply_log_level(/*quiet=*/true);
     const Config& config = context.config();
     const StoreStatus status = read_store_status(config.data_dir);
-    const std::optional<nlohmann::json> service = read_service_status(config.data_dir);
+    const ServiceLink link = find_service(config);
+    warn_if_service_silent(link);
+    const std::optional<nlohmann::json> service =
+        link.client ? std::optional<nlohmann::json>(link.status) : read_service_status(config.data_dir);
     if (args->json) {
       nlohmann::json out = status_json(status, config.model.name);
       out["service"] = service ? *service : nlohmann::json();

@@ -1,6 +1,7 @@
 #include "store/data/data_dir.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -72,6 +73,34 @@ WriterLock WriterLock::acquire(const fs::path& data_dir, Role role) {
     // Only the message for others would lack the pid: not worth failing for.
   }
   return WriterLock(fd);
+}
+
+std::optional<WriterLockHolder> writer_lock_holder(const fs::path& data_dir) {
+  const fs::path file = data_dir / "writer.lock";
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const Holder holder = holder_of(fd);
+  WriterLockHolder result;
+  result.serve = holder.serve;
+  try {
+    result.pid = holder.pid.empty() ? 0 : std::stoll(holder.pid);
+  } catch (const std::exception&) {
+    result.pid = 0;
+  }
+  // The file keeps the last holder's pid after it exits. A gone process
+  // holds nothing: no need to touch the lock. Otherwise a shared lock fails
+  // only while someone holds the exclusive one; the probe is let go at once
+  // (a writer starting in that instant would be refused, so it is not made
+  // when the named process is gone).
+  const bool holder_alive = result.pid <= 0 || ::kill(static_cast<pid_t>(result.pid), 0) == 0 || errno == EPERM;
+  bool held = false;
+  if (holder_alive) {
+    held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (!held) ::flock(fd, LOCK_UN);
+  }
+  ::close(fd);
+  if (!held) return std::nullopt;
+  return result;
 }
 
 WriterLock::WriterLock(WriterLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }

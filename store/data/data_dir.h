@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "store/catalog/catalog.h"
@@ -31,6 +32,18 @@ class WriterLockBusy : public Busy {
 // lives. The kernel releases it when the process ends, however it ends, so a
 // kill -9 never leaves a stale lock behind. The file records the holder's
 // process id and role for the message others get.
+// Who holds <data_dir>/writer.lock, when a process does.
+struct WriterLockHolder {
+  long long pid = 0;    // 0 when the holder wrote none
+  bool serve = false;   // a running service (`imgsearchd serve`), not a one-shot `index`
+};
+
+// The process holding the data folder's writer lock, or nothing when none
+// does (no lock file, or nobody holds it). Never creates the data folder and
+// never blocks: it lets others see that a service runs even when the service
+// cannot be reached over HTTP. Throws nothing.
+std::optional<WriterLockHolder> writer_lock_holder(const std::filesystem::path& data_dir);
+
 class WriterLock {
  public:
   // What the holder does, for the message others get.

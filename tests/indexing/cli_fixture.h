@@ -82,9 +82,16 @@ class IndexingCliTest : public ::testing::Test {
   fs::path dir_, photos_, data_, config_;
 };
 
+// An id of the CLI's --json output: a JSON string of digits, as in the API
+// (ids are 63-bit, beyond what JavaScript and jq hold exactly).
+inline int64_t id_of(const nlohmann::json& hit) {
+  EXPECT_TRUE(hit["id"].is_string()) << "ids are JSON strings: " << hit;
+  return hit["id"].is_string() ? std::stoll(hit["id"].get<std::string>()) : -1;
+}
+
 inline std::vector<int64_t> ids_of(const nlohmann::json& results) {
   std::vector<int64_t> ids;
-  for (const auto& hit : results["results"]) ids.push_back(hit["id"].get<int64_t>());
+  for (const auto& hit : results["results"]) ids.push_back(id_of(hit));
   return ids;
 }
 

@@ -88,11 +88,11 @@ TEST_F(IndexingCliTest, ABadKExitsTwoAndAnUnknownIdExitsOne) {
 TEST_F(IndexingCliTest, SimilarLeavesTheQueryImageOut) {
   const std::vector<fs::path> photos = copy_photos(photos_, 10);
   index();
-  const int64_t id = search({"a photo of a dog", "-k", "1"})["results"][0]["id"].get<int64_t>();
+  const int64_t id = id_of(search({"a photo of a dog", "-k", "1"})["results"][0]);
 
   const nlohmann::json by_id = similar({std::to_string(id), "-k", "5"});
   ASSERT_EQ(by_id["results"].size(), 5u);
-  for (const auto& hit : by_id["results"]) EXPECT_NE(hit["id"].get<int64_t>(), id) << "the query image itself";
+  for (const auto& hit : by_id["results"]) EXPECT_NE(id_of(hit), id) << "the query image itself";
   EXPECT_EQ(similar({std::to_string(id), "-k", "100"})["results"].size(), 9u);
 
   // By its indexed path: the same results.
@@ -250,7 +250,7 @@ TEST_F(IndexingCliTest, RenameMoveCopyAndDeleteCostNoModelTime) {
   const nlohmann::json after = search({"a red bus", "-k", "6"});
   std::vector<int64_t> expected_ids;
   for (const auto& hit : before["results"]) {
-    if (hit["path"] != photos[3].string()) expected_ids.push_back(hit["id"].get<int64_t>());
+    if (hit["path"] != photos[3].string()) expected_ids.push_back(id_of(hit));
   }
   EXPECT_EQ(ids_of(after), expected_ids);
   for (const auto& hit : after["results"]) {
