@@ -37,10 +37,13 @@ void metrics(Call& call);         // GET  /metrics
 // handlers/documents.cpp
 void openapi_document(Call& call);  // GET /openapi.json
 void web_page(Call& call);          // GET /
+void web_asset(Call& call);         // GET /web/app.js, /web/style.css
 
 // The OpenAPI document and the page built into the binary (api/openapi.json,
-// api/web/index.html).
+// api/web/index.html, app.js, style.css).
 const std::string& builtin_openapi_document();
 const std::string& builtin_web_page();
+const std::string& builtin_web_script();
+const std::string& builtin_web_style();
 
 }  // namespace imgsearchd::api

@@ -19,6 +19,8 @@ const std::vector<Route>& route_table() {
       {"GET",  "/metrics",                        metrics,                 true},
       {"GET",  "/openapi.json",                   openapi_document,        true},
       {"GET",  "/",                               web_page,                false},
+      {"GET",  "/web/app.js",                     web_asset,               false},
+      {"GET",  "/web/style.css",                  web_asset,               false},
   };
   return routes;
 }
