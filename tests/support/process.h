@@ -1,79 +1,91 @@
-// Runs the real imgsearchd binary for the command-line tests: with a test
-// configuration file, its stdout and stderr captured in files (no pipes to
-// fill up), its exit code returned.
+// Running programs from tests, above all the real imgsearchd binary: one way
+// to run a command to its end (stdout and stderr captured in files, no pipes
+// to fill up, the exit code returned), and one way to start a long-running
+// process, read one of its streams line by line, and stop or kill it.
 #pragma once
 
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/types.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "indexing_test_util.h"
-
-extern char** environ;
-
 namespace imgsearchd::test {
 
+// Changes to the test's own environment for a child.
+struct Environment {
+  std::vector<std::string> set;    // "NAME=value", replacing NAME if it is set
+  std::vector<std::string> unset;  // names
+};
+
 struct CommandResult {
-  int exit_code = -1;
+  int exit_code = -1;  // 128 + the signal if one ended it
   std::string out;
   std::string err;
 
-  nlohmann::json json() const {
-    try {
-      return nlohmann::json::parse(out);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "stdout is not JSON (" << e.what() << "):\n" << out << "\nstderr:\n" << err;
-      return {};
-    }
-  }
+  // stdout as JSON; a test failure (naming what came) if it is not JSON.
+  nlohmann::json json() const;
 };
 
-// argv for the binary: imgsearchd --config CONFIG ARGS...
-inline std::vector<std::string> imgsearchd_argv(const fs::path& config, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {IMGSEARCHD_BINARY, "--config", config.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
+// Runs argv (argv[0] a path) to its end, stdin from /dev/null; `scratch`
+// holds the captured stdout.txt and stderr.txt.
+CommandResult run_command(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
+                          const Environment& environment = {});
 
-inline std::vector<char*> c_argv(std::vector<std::string>& argv) {
-  std::vector<char*> pointers;
-  for (std::string& arg : argv) pointers.push_back(arg.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
+// The real binary: imgsearchd ARGS...
+CommandResult run_imgsearchd(const std::vector<std::string>& args, const std::filesystem::path& scratch,
+                             const Environment& environment = {});
 
-// Runs to completion; `scratch` holds the captured output files.
-inline CommandResult run_imgsearchd(const fs::path& config, const std::vector<std::string>& args,
-                                    const fs::path& scratch) {
-  const fs::path out_file = scratch / "stdout.txt", err_file = scratch / "stderr.txt";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> argv = imgsearchd_argv(config, args);
-  std::vector<char*> pointers = c_argv(argv);
-  pid_t pid = 0;
-  CommandResult result;
-  const int spawned = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, pointers.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot start " << argv[0];
-    return result;
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out_file);
-  result.err = read_text(err_file);
-  return result;
-}
+// argv for the binary with a configuration file: imgsearchd --config CONFIG ARGS...
+std::vector<std::string> imgsearchd_argv(const std::filesystem::path& config, const std::vector<std::string>& args);
+
+// imgsearchd --config CONFIG ARGS... to its end.
+CommandResult run_imgsearchd(const std::filesystem::path& config, const std::vector<std::string>& args,
+                             const std::filesystem::path& scratch);
+
+// A process that runs while the test goes on. Each of stdout and stderr goes
+// to a file, or to a pipe the test reads with read_line (at most one of the
+// two piped); stdin is /dev/null. The destructor kills (SIGKILL) and reaps a
+// process still running.
+class Process {
+ public:
+  struct Options {
+    std::filesystem::path stdout_file;  // empty: /dev/null (unless piped)
+    std::filesystem::path stderr_file;  // empty: /dev/null (unless piped)
+    bool pipe_stdout = false;
+    bool pipe_stderr = false;
+    Environment environment;
+  };
+
+  // Starts argv; a failure to start fails the test (and running() is false).
+  Process(const std::vector<std::string>& argv, const Options& options);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && !reaped_; }
+
+  // The next line of the piped stream, '\n' included; false at its end.
+  bool read_line(std::string& line);
+
+  // Sends `signal`, waits for the end, returns the exit code (128 + signal).
+  int stop(int signal);
+  int kill();  // stop(SIGKILL)
+
+  // Waits for the end; the exit code (128 + the signal if one ended it).
+  int wait();
+  // After wait: the signal that ended it, 0 if it exited.
+  int term_signal() const { return term_signal_; }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* pipe_ = nullptr;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+  int term_signal_ = 0;
+};
 
 }  // namespace imgsearchd::test
