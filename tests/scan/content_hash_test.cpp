@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/files.h"
+#include "tests/support/process.h"
 #include "tests/support/scratch.h"
 #include "tests/support/unprivileged.h"
 
@@ -25,17 +26,12 @@ namespace fs = std::filesystem;
 using test::fresh_dir;
 using test::write_file;
 
-// What the independent tool says: the first word of `xxhsum -H2 FILE`.
-std::string xxhsum_h2(const fs::path& file) {
-  const std::string command = "xxhsum -H2 '" + file.string() + "' 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return "(popen failed)";
-  std::string output;
-  std::array<char, 512> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = ::pclose(pipe);
-  if (status != 0) return "(xxhsum failed; install Debian's xxhash package: " + output + ")";
-  return output.substr(0, output.find(' '));
+// What the independent tool says: the first word of `xxhsum -H2 FILE`
+// (its output captured in `scratch`).
+std::string xxhsum_h2(const fs::path& file, const fs::path& scratch) {
+  const test::CommandResult run = test::run_command({"xxhsum", "-H2", file.string()}, scratch);
+  if (run.exit_code != 0) return "(xxhsum failed; install Debian's xxhash package: " + run.out + ")";
+  return run.out.substr(0, run.out.find(' '));
 }
 
 std::string read_all(const fs::path& file) {
@@ -65,7 +61,7 @@ TEST(ContentHash, EqualsXxhsumAndTheMemoryHash) {
     SCOPED_TRACE(file.string());
     const FileHashResult result = hash_file(file);
     ASSERT_TRUE(result.ok()) << result.message;
-    EXPECT_EQ(result.file->hash.hex(), xxhsum_h2(file));
+    EXPECT_EQ(result.file->hash.hex(), xxhsum_h2(file, fresh_dir("scan-xxhsum")));
     const std::string bytes = read_all(file);
     EXPECT_EQ(hash_bytes(bytes.data(), bytes.size()), result.file->hash);
   }

@@ -90,7 +90,7 @@ Process::Process(const std::vector<std::string>& argv, const Options& options) {
   std::vector<std::string> environment = child_environment(options.environment);
   std::vector<char*> arg_pointers = c_strings(args);
   std::vector<char*> environment_pointers = c_strings(environment);
-  const int spawned = posix_spawn(&pid_, args.at(0).c_str(), &actions, nullptr, arg_pointers.data(),
+  const int spawned = posix_spawnp(&pid_, args.at(0).c_str(), &actions, nullptr, arg_pointers.data(),
                                   environment_pointers.data());
   posix_spawn_file_actions_destroy(&actions);
   if (piped) {

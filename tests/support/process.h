@@ -29,7 +29,7 @@ struct CommandResult {
   nlohmann::json json() const;
 };
 
-// Runs argv (argv[0] a path) to its end, stdin from /dev/null; `scratch`
+// Runs argv (argv[0] a path, or a name looked up in PATH) to its end, stdin from /dev/null; `scratch`
 // holds the captured stdout.txt and stderr.txt.
 CommandResult run_command(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
                           const Environment& environment = {});
