@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "tests/support/files.h"
 
@@ -45,9 +46,9 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return pointers;
 }
 
-void redirect(posix_spawn_file_actions_t& actions, int fd, const fs::path& file) {
+void redirect(posix_spawn_file_actions_t& actions, int fd, const fs::path& file, bool append) {
   posix_spawn_file_actions_addopen(&actions, fd, file.empty() ? "/dev/null" : file.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                                   O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
 }
 
 }  // namespace
@@ -75,12 +76,14 @@ Process::Process(const std::vector<std::string>& argv, const Options& options) {
   if (options.pipe_stdout) {
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   } else {
-    redirect(actions, STDOUT_FILENO, options.stdout_file);
+    redirect(actions, STDOUT_FILENO, options.stdout_file, options.append);
   }
-  if (options.pipe_stderr) {
+  if (options.stderr_to_stdout) {
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  } else if (options.pipe_stderr) {
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   } else {
-    redirect(actions, STDERR_FILENO, options.stderr_file);
+    redirect(actions, STDERR_FILENO, options.stderr_file, options.append);
   }
   if (piped) {
     posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
@@ -134,6 +137,25 @@ int Process::wait() {
   reaped_ = true;
   term_signal_ = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + term_signal_;
+  return exit_code_;
+}
+
+bool Process::ended() {
+  if (pid_ <= 0 || reaped_) return true;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  reaped_ = true;
+  term_signal_ = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + term_signal_;
+  return true;
+}
+
+int Process::wait_for(std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!ended()) {
+    if (std::chrono::steady_clock::now() >= until) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   return exit_code_;
 }
 

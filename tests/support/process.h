@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -56,6 +57,8 @@ class Process {
     std::filesystem::path stderr_file;  // empty: /dev/null (unless piped)
     bool pipe_stdout = false;
     bool pipe_stderr = false;
+    bool stderr_to_stdout = false;  // stderr where stdout goes (file or pipe)
+    bool append = false;            // add to the files instead of replacing them
     Environment environment;
   };
 
@@ -77,6 +80,11 @@ class Process {
 
   // Waits for the end; the exit code (128 + the signal if one ended it).
   int wait();
+  // Waits at most `deadline` (checking every 20 ms); the exit code, or -1 if
+  // it is still running then.
+  int wait_for(std::chrono::milliseconds deadline);
+  // Without waiting: true if it has ended (it is then reaped).
+  bool ended();
   // After wait: the signal that ended it, 0 if it exited.
   int term_signal() const { return term_signal_; }
 
