@@ -31,7 +31,7 @@ void respond_error(httplib::Response& response, int status, const std::string& t
 int respond_current_exception(httplib::Response& response) {
   try {
     throw;
-  } catch (const Error& error) {
+  } catch (const Error& error) {  // StoreError too: unavailable, 503
     const int status = http_status_of(error.kind());
     if (status >= 500) spdlog::error("api: {}", error.what());
     respond_error(response, status, error_kind_name(error.kind()), error.what());
@@ -39,10 +39,6 @@ int respond_current_exception(httplib::Response& response) {
   } catch (const HttpError& error) {
     respond_error(response, error.status(), error.type(), error.what());
     return error.status();
-  } catch (const StoreError& error) {
-    spdlog::error("api: {}", error.what());
-    respond_error(response, 503, error_kind_name(ErrorKind::unavailable), error.what());
-    return 503;
   } catch (const std::invalid_argument& error) {
     respond_error(response, 400, error_kind_name(ErrorKind::invalid_input), error.what());
     return 400;

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
 
   reset_peak_rss();
   const double rss_before_indexing_mb = status_mb("VmRSS:");
-  imgsearchd::IndexingTarget target{catalog, model_id, opened.index, index_file};
+  imgsearchd::IndexingTarget target{catalog, model_id, &opened.index};
   const imgsearchd::IndexingSummary summary = imgsearchd::run_indexing(target, *model, preprocess, options);
   const double rss_peak_mb = status_mb("VmHWM:");
   if (summary.counts.embedded != files) {

@@ -111,7 +111,7 @@ RunMemory index_once(const fs::path& tree, const fs::path& data, StandInModel& m
     options.scan.roots = {tree};
     imgsearchd::PreprocessOptions preprocess;
     preprocess.resolution = kResolution;
-    imgsearchd::IndexingTarget target{catalog, id, opened.index, index_file};
+    imgsearchd::IndexingTarget target{catalog, id, &opened.index};
     summary = imgsearchd::run_indexing(target, model, preprocess, options);
   }
   return {status_mb("VmHWM:") - start_mb, summary.seconds, summary.counts.embedded, summary.counts.unchanged};

@@ -13,6 +13,8 @@
 // images, so each is recorded as failed after one read), and a second run of
 // the unchanged tree loads the catalogue's known files, scans and compares,
 // and reads nothing: the fast path `imgsearchd index` takes, end to end.
+// Last, every folder is renamed and the pipeline run again: each file takes
+// its old path's record by its stat signature, and none is read.
 //
 // usage: bench_rescan [--files N] [--dir PARENT] [--keep]
 #include <fcntl.h>
@@ -109,7 +111,7 @@ imgsearchd::IndexingSummary index_tree(const std::filesystem::path& root, const 
   options.scan.roots = {root};
   imgsearchd::PreprocessOptions preprocess;
   preprocess.resolution = model.info().image_resolution;
-  imgsearchd::IndexingTarget target{catalog, id, opened.index, data / "index.faiss"};
+  imgsearchd::IndexingTarget target{catalog, id, &opened.index};
   return imgsearchd::run_indexing(target, model, preprocess, options);
 }
 
@@ -134,6 +136,23 @@ void rescan_through_pipeline(const std::filesystem::path& root, size_t made) {
   std::printf("pipeline re-scan rate: %.0f files/s; target %.0f files/s; ratio %.2f\n", rate, kTargetFilesPerSecond,
               rate / kTargetFilesPerSecond);
   if (again.counts.unchanged != made || again.counts.hashed != 0) std::printf("WARNING: expected every file unchanged and none read\n");
+
+  // Every top folder renamed: each file is found under a new path with the
+  // signature of its old one, and takes its record without being read.
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    std::filesystem::rename(entry.path(), entry.path().string() + "-renamed");
+  }
+  const imgsearchd::IndexingSummary renamed = index_tree(root, data);
+  std::printf("pipeline run after renaming every folder: %llu files, %llu taken over without a read, %llu read, "
+              "%llu old paths removed, in %.3f s (%.0f files/s)\n",
+              static_cast<unsigned long long>(renamed.counts.scanned),
+              static_cast<unsigned long long>(renamed.counts.reattached),
+              static_cast<unsigned long long>(renamed.counts.hashed),
+              static_cast<unsigned long long>(renamed.counts.removed), renamed.seconds,
+              static_cast<double>(renamed.counts.scanned) / renamed.seconds);
+  if (renamed.counts.reattached != made || renamed.counts.hashed != 0) {
+    std::printf("WARNING: expected every renamed file taken over and none read\n");
+  }
   std::filesystem::remove_all(data);
 }
 

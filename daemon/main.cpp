@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   register_index_command(app, context);
   register_search_commands(app, context);
   register_status_command(app, context);
+  register_serve_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -34,5 +34,6 @@ void register_embed_command(CLI::App& app, AppContext& context);   // daemon/cmd
 void register_index_command(CLI::App& app, AppContext& context);   // daemon/cmd_index.cpp
 void register_search_commands(CLI::App& app, AppContext& context); // daemon/cmd_search.cpp: search, similar
 void register_status_command(CLI::App& app, AppContext& context);  // daemon/cmd_status.cpp
+void register_serve_command(CLI::App& app, AppContext& context);   // daemon/cmd_serve.cpp
 
 }  // namespace imgsearchd

@@ -52,9 +52,11 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-std::vector<fs::path> roots_to_index(const IndexArguments& args, const Config& config) {
-  std::vector<fs::path> roots;
-  for (const std::string& root : args.roots) roots.push_back(expand_user_path(root));
+// Folders given on the command line use the indexer-wide include and exclude
+// lists; roots from the configuration may have their own.
+std::vector<Config::Root> roots_to_index(const IndexArguments& args, const Config& config) {
+  std::vector<Config::Root> roots;
+  for (const std::string& root : args.roots) roots.push_back(Config::Root{expand_user_path(root), {}, {}, {}});
   if (roots.empty()) roots = config.indexer.roots;
   if (roots.empty()) {
     throw InvalidInput(
@@ -66,12 +68,48 @@ std::vector<fs::path> roots_to_index(const IndexArguments& args, const Config& c
   return roots;
 }
 
-IndexingOptions indexing_options(const Config& config, const std::vector<fs::path>& roots) {
+IndexingOptions indexing_options(const Config& config);
+
+// One run per group of consecutive roots that share include and exclude
+// lists (usually one run for all of them).
+std::vector<IndexingOptions> indexing_runs(const Config& config, const std::vector<Config::Root>& roots) {
+  std::vector<IndexingOptions> runs;
+  for (const Config::Root& root : roots) {
+    const std::vector<std::string>& include = root_include(config, root);
+    const std::vector<std::string>& exclude = root_exclude(config, root);
+    if (runs.empty() || runs.back().scan.include != include || runs.back().scan.exclude != exclude) {
+      IndexingOptions options = indexing_options(config);
+      options.scan.include = include;
+      options.scan.exclude = exclude;
+      runs.push_back(std::move(options));
+    }
+    runs.back().scan.roots.push_back(root.path);
+  }
+  return runs;
+}
+
+void add_summary(IndexingSummary& total, const IndexingSummary& run) {
+  IndexingCounts& t = total.counts;
+  const IndexingCounts& r = run.counts;
+  t.scanned += r.scanned;
+  t.unchanged += r.unchanged;
+  t.hashed += r.hashed;
+  t.attached += r.attached;
+  t.embedded += r.embedded;
+  t.failed += r.failed;
+  t.removed += r.removed;
+  t.skipped_offline += r.skipped_offline;
+  t.deferred += r.deferred;
+  total.seconds += run.seconds;
+  total.stopped = total.stopped || run.stopped;
+  total.offline_roots.insert(total.offline_roots.end(), run.offline_roots.begin(), run.offline_roots.end());
+  total.unlisted_folders.insert(total.unlisted_folders.end(), run.unlisted_folders.begin(),
+                                run.unlisted_folders.end());
+}
+
+IndexingOptions indexing_options(const Config& config) {
   IndexingOptions options;
-  options.scan.roots = roots;
   options.scan.extensions = config.indexer.extensions;
-  options.scan.include = config.indexer.include;
-  options.scan.exclude = config.indexer.exclude;
   options.scan.skip_hidden = config.indexer.skip_hidden;
   options.scan.skip_clutter = config.indexer.skip_clutter;
   options.scan.follow_symlinks = config.indexer.follow_symlinks;
@@ -126,12 +164,16 @@ void print_summary(const IndexingSummary& summary) {
 int run_index(AppContext& context, const IndexArguments& args) {
   const Config& config = context.config();
   context.apply_log_level();
-  const std::vector<fs::path> roots = roots_to_index(args, config);
+  const std::vector<Config::Root> roots = roots_to_index(args, config);
 
   // The lock first: a second indexer fails at once, before loading anything.
   WriterLock lock = WriterLock::acquire(config.data_dir);
   Catalog catalog = Catalog::open(catalog_path(config.data_dir));
-  check_roots(roots, catalog);
+  {
+    std::vector<fs::path> paths;
+    for (const Config::Root& root : roots) paths.push_back(root.path);
+    check_roots(paths, catalog);
+  }
 
   init_image_library("imgsearchd");
   ModelSession session(model_session_options(config, args.model));
@@ -144,9 +186,13 @@ int run_index(AppContext& context, const IndexArguments& args) {
   {
     IndexProgressDisplay display(::isatty(STDERR_FILENO) == 1);
     install_stop_handlers();
-    IndexingTarget target{catalog, model, opened.index, index_file};
-    summary = run_indexing(target, session.model(), session.preprocess(), indexing_options(config, roots),
-                           [&](const IndexingProgress& progress) { display.update(progress); }, &g_stop);
+    IndexingTarget target{catalog, model, &opened.index};
+    for (const IndexingOptions& run : indexing_runs(config, roots)) {
+      if (g_stop) break;
+      add_summary(summary, run_indexing(target, session.model(), session.preprocess(), run,
+                                        [&](const IndexingProgress& progress) { display.update(progress); },
+                                        &g_stop));
+    }
   }
 
   if (args.json) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/commands/app.h"
+#include "daemon/service/service_status_file.h"
 #include "store/data/data_dir.h"
 #include "store/data/status.h"
 
@@ -93,6 +94,23 @@ void print_status(const StoreStatus& status, const std::string& configured_model
   }
 }
 
+// The running service's own view, when one runs on this data folder.
+void print_service(const std::optional<nlohmann::json>& service) {
+  if (!service) return;
+  const nlohmann::json& s = *service;
+  std::printf("service: running (process %lld), %s\n", s.value("pid", 0LL), s.value("state", std::string()).c_str());
+  if (!s.value("model_loaded", false)) std::printf("  no model: %s\n", s.value("model_problem", std::string()).c_str());
+  for (const auto& root : s["roots"])
+    std::printf("  root %s: watched by %s\n", root.value("path", std::string()).c_str(),
+                root.value("watcher", std::string()).c_str());
+  for (const auto& warning : s["warnings"]) std::printf("  warning: %s\n", warning.get<std::string>().c_str());
+  const auto& c = s["counters"];
+  std::printf("  since start: %llu files read, %llu images embedded, %llu attached without model time, %llu "
+              "removed, %llu failed; %llu changes waiting\n",
+              c.value("hashed", 0ULL), c.value("embedded", 0ULL), c.value("attached", 0ULL), c.value("removed", 0ULL),
+              c.value("failed", 0ULL), s.value("pending_paths", 0ULL));
+}
+
 }  // namespace
 
 void register_status_command(CLI::App& app, AppContext& context) {
@@ -103,9 +121,13 @@ void register_status_command(CLI::App& app, AppContext& context) {
     context.apply_log_level(/*quiet=*/true);
     const Config& config = context.config();
     const StoreStatus status = read_store_status(config.data_dir);
+    const std::optional<nlohmann::json> service = read_service_status(config.data_dir);
     if (args->json) {
-      std::cout << status_json(status, config.model.name).dump() << "\n";
+      nlohmann::json out = status_json(status, config.model.name);
+      out["service"] = service ? *service : nlohmann::json();
+      std::cout << out.dump() << "\n";
     } else {
+      print_service(service);
       print_status(status, config.model.name);
     }
   });

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace imgsearchd {
@@ -55,13 +56,10 @@ class Section {
     if (!text.empty()) out = expand_user_path(text);
   }
 
-  void read_paths(const std::string& key, std::vector<std::filesystem::path>& out) {
-    std::vector<std::string> texts;
-    read(key, texts);
-    if (!texts.empty()) {
-      out.clear();
-      for (const auto& t : texts) out.push_back(expand_user_path(t));
-    }
+  // The YAML node of `key` (marked as known), for values a plain read cannot take.
+  YAML::Node raw(const std::string& key) {
+    known_.insert(key);
+    return node_ ? node_[key] : YAML::Node();
   }
 
   Section child(const std::string& key) {
@@ -82,12 +80,13 @@ class Section {
     }
   }
 
- private:
   std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
 
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
     throw ConfigError(file_.string() + ": '" + key + "' " + problem);
   }
+
+ private:
 
   template <typename T>
   static std::string type_name(const T&) {
@@ -128,7 +127,87 @@ std::string check_precision(const std::string& v) {
   return "must be fp32 or bf16, got '" + v + "'";
 }
 
+std::optional<Config::WatcherKind> parse_watcher_kind(const std::string& text) {
+  if (text == "auto") return Config::WatcherKind::auto_select;
+  if (text == "inotify") return Config::WatcherKind::inotify;
+  if (text == "poll") return Config::WatcherKind::poll;
+  return std::nullopt;
+}
+
+std::string check_watcher_kind(const std::string& v) {
+  return parse_watcher_kind(v) ? std::string() : "must be one of auto, inotify, poll, got '" + v + "'";
+}
+
+// indexer.roots: each entry a path, or {path, include, exclude, watcher}.
+std::vector<Config::Root> read_roots(Section& indexer, const std::filesystem::path& file) {
+  const YAML::Node list = indexer.raw("roots");
+  std::vector<Config::Root> roots;
+  if (!list || list.IsNull()) return roots;
+  const std::string key = indexer.name("roots");
+  if (!list.IsSequence()) indexer.fail(key, "must be a list of folders (paths, or mappings with a path)");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node entry = list[i];
+    const std::string entry_key = key + "[" + std::to_string(i) + "]";
+    Config::Root root;
+    if (entry.IsScalar()) {
+      root.path = expand_user_path(entry.as<std::string>());
+    } else if (entry.IsMap()) {
+      Section section(entry, entry_key, file);
+      std::string path;
+      section.read("path", path);
+      if (path.empty()) section.fail(entry_key + ".path", "is required: the folder to index");
+      root.path = expand_user_path(path);
+      std::vector<std::string> patterns;
+      if (entry["include"]) {
+        section.read("include", patterns);
+        root.include = patterns;
+      }
+      patterns.clear();
+      if (entry["exclude"]) {
+        section.read("exclude", patterns);
+        root.exclude = patterns;
+      }
+      std::string watcher;
+      section.read<std::string>("watcher", watcher, check_watcher_kind);
+      if (!watcher.empty()) root.watcher = parse_watcher_kind(watcher);
+      section.reject_unknown_keys();
+    } else {
+      indexer.fail(entry_key, "must be a path or a mapping with path, include, exclude, watcher");
+    }
+    if (root.path.empty()) indexer.fail(entry_key, "is an empty path");
+    roots.push_back(std::move(root));
+  }
+  return roots;
+}
+
 }  // namespace
+
+std::vector<std::filesystem::path> Config::Indexer::root_paths() const {
+  std::vector<std::filesystem::path> paths;
+  for (const Root& root : roots) paths.push_back(root.path);
+  return paths;
+}
+
+const std::vector<std::string>& root_include(const Config& config, const Config::Root& root) {
+  return root.include ? *root.include : config.indexer.include;
+}
+
+const std::vector<std::string>& root_exclude(const Config& config, const Config::Root& root) {
+  return root.exclude ? *root.exclude : config.indexer.exclude;
+}
+
+Config::WatcherKind root_watcher(const Config& config, const Config::Root& root) {
+  return root.watcher ? *root.watcher : config.watch.kind;
+}
+
+const char* watcher_kind_name(Config::WatcherKind kind) {
+  switch (kind) {
+    case Config::WatcherKind::auto_select: return "auto";
+    case Config::WatcherKind::inotify: return "inotify";
+    case Config::WatcherKind::poll: return "poll";
+  }
+  return "auto";
+}
 
 std::filesystem::path expand_user_path(const std::string& path) {
   if (path == "~") return home_dir();
@@ -184,7 +263,7 @@ Config load_config(const std::filesystem::path& file) {
   images.reject_unknown_keys();
 
   Section indexer = top.child("indexer");
-  indexer.read_paths("roots", config.indexer.roots);
+  config.indexer.roots = read_roots(indexer, file);
   indexer.read("include", config.indexer.include);
   indexer.read("exclude", config.indexer.exclude);
   indexer.read("extensions", config.indexer.extensions);
@@ -194,6 +273,34 @@ Config load_config(const std::filesystem::path& file) {
   indexer.read<int>("decode_threads", config.indexer.decode_threads, at_least(0));
   indexer.read<int>("queue_size", config.indexer.queue_size, at_least(1));
   indexer.reject_unknown_keys();
+
+  Section watch = top.child("watch");
+  {
+    std::string kind = watcher_kind_name(config.watch.kind);
+    watch.read<std::string>("kind", kind, check_watcher_kind);
+    config.watch.kind = *parse_watcher_kind(kind);
+  }
+  watch.read<int>("settle_delay_ms", config.watch.settle_delay_ms, at_least(0));
+  watch.read<int>("poll_interval_s", config.watch.poll_interval_s, at_least(1));
+  watch.read<int>("reconcile_interval_s", config.watch.reconcile_interval_s, at_least(0));
+  watch.read<int>("max_pending", config.watch.max_pending, at_least(1));
+  watch.read<int>("max_watches", config.watch.max_watches, at_least(0));
+  watch.read<int>("model_check_s", config.watch.model_check_s, at_least(1));
+  watch.reject_unknown_keys();
+
+  Section api = top.child("api");
+  api.read<std::string>("listen", config.api.listen, [](const std::string& v) {
+    const size_t colon = v.rfind(':');
+    return colon == std::string::npos || colon == 0 || colon + 1 == v.size()
+               ? "must be HOST:PORT (127.0.0.1:7878, [::1]:7878, 0.0.0.0:7878), got '" + v + "'"
+               : std::string();
+  });
+  api.read("token", config.api.token);
+  api.read_path("token_file", config.api.token_file);
+  api.read("cors_origins", config.api.cors_origins);
+  api.read("max_body_bytes", config.api.max_body_bytes);
+  api.read<int>("threads", config.api.threads, at_least(1));
+  api.reject_unknown_keys();
 
   Section log = top.child("log");
   log.read<std::string>("level", config.log.level, one_of({"trace", "debug", "info", "warn", "error"}));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,22 @@ struct Config {
     uint64_t max_pixels = kDefaultMaxPixels;  // decompression-bomb guard
   } images;
 
+  // How a root is watched: inotify (Linux), poll (anywhere, also network
+  // file systems), or auto (poll for network file systems, inotify elsewhere).
+  enum class WatcherKind { auto_select, inotify, poll };
+
+  // One folder to index and watch. In YAML either a path, or a mapping with
+  // `path` and optionally `include`, `exclude` (which replace the indexer-wide
+  // lists for this root) and `watcher`.
+  struct Root {
+    std::filesystem::path path;
+    std::optional<std::vector<std::string>> include;  // unset = indexer.include
+    std::optional<std::vector<std::string>> exclude;  // unset = indexer.exclude
+    std::optional<WatcherKind> watcher;               // unset = watch.kind
+  };
+
   struct Indexer {
-    std::vector<std::filesystem::path> roots;
+    std::vector<Root> roots;
     std::vector<std::string> include;    // glob patterns on the path below a root; empty = all
     std::vector<std::string> exclude;    // glob patterns on the path below a root
     std::vector<std::string> extensions{"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif"};
@@ -50,7 +65,31 @@ struct Config {
     bool follow_symlinks = true;         // loop-safe
     int decode_threads = 0;              // 0 = number of cores
     int queue_size = 64;                 // images in flight between stages
+
+    std::vector<std::filesystem::path> root_paths() const;
   } indexer;
+
+  // `imgsearchd serve`: watching the roots and keeping the index live.
+  struct Watch {
+    WatcherKind kind = WatcherKind::auto_select;
+    int settle_delay_ms = 300;           // quiet time before a file that is not closed counts as written
+    int poll_interval_s = 10;            // how often polled roots (and folders past the watch limit) are walked
+    int reconcile_interval_s = 3600;     // full re-scan of every root; 0 = only at start-up
+    int max_pending = 100'000;           // changed paths held at most; past it, a rescan of the root
+    int max_watches = 0;                 // inotify watches this service may use; 0 = the kernel's limit
+    int model_check_s = 5;               // while the model file is missing, how often to look for it
+  } watch;
+
+  // The HTTP API of `imgsearchd serve` (api/server.h).
+  struct Api {
+    std::string listen = "127.0.0.1:7878";  // HOST:PORT; beyond loopback only with a token
+    std::string token;                      // bearer token; empty = none
+    std::filesystem::path token_file;       // or a file holding it
+    std::vector<std::string> cors_origins;  // web origins allowed to call it; empty = CORS off
+    uint64_t max_body_bytes = 32 * 1024 * 1024;
+    int threads = 4;                        // requests answered at once
+  } api;
+
 
   struct Log {
     std::string level = "info";          // trace, debug, info, warn, error
@@ -67,6 +106,13 @@ Config load_config(const std::filesystem::path& file);
 // --config if given, else $IMGSEARCHD_CONFIG, else ~/.config/imgsearchd/config.yaml
 // if it exists; otherwise the defaults.
 Config load_config_for_cli(const std::filesystem::path& explicit_file);
+
+// The indexer-wide include and exclude lists, or the root's own.
+const std::vector<std::string>& root_include(const Config& config, const Config::Root& root);
+const std::vector<std::string>& root_exclude(const Config& config, const Config::Root& root);
+// The root's watcher kind, or watch.kind.
+Config::WatcherKind root_watcher(const Config& config, const Config::Root& root);
+const char* watcher_kind_name(Config::WatcherKind kind);
 
 // Expands a leading ~ and $HOME.
 std::filesystem::path expand_user_path(const std::string& path);

@@ -6,10 +6,11 @@
 #include <utility>
 
 #include "indexer/model/clip_model.h"
+#include "store/core/errors.h"
 
 namespace imgsearchd::indexing {
 
-Batcher::Batcher(const IndexingTarget& target, ClipModel& model, const IndexingOptions& options,
+Batcher::Batcher(const IndexingTarget& target, ClipModel* model, const IndexingOptions& options,
                  ContentClaims& claims, IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit)
     : target_(target),
       model_(model),
@@ -29,6 +30,10 @@ void Batcher::add(WorkItem item) {
       break;
     case WorkItem::Kind::attach:
       attaches_.push_back(IndexedFile{std::move(item.path), item.signature, item.hash, {}});
+      break;
+    case WorkItem::Kind::record:
+      attaches_.push_back(IndexedFile{std::move(item.path), item.signature, item.hash, {}});
+      ++records_;
       break;
     case WorkItem::Kind::attach_after: {
       const auto failed = failed_claims_.find(item.hash);
@@ -83,8 +88,8 @@ void Batcher::finish() {
 }
 
 void Batcher::save_index() {
-  if (commits_since_save_ == 0) return;
-  target_.index.save(target_.index_file);
+  if (commits_since_save_ == 0 || target_.store == nullptr) return;
+  target_.store->checkpoint();
   commits_since_save_ = 0;
 }
 
@@ -119,8 +124,9 @@ void Batcher::commit() {
   batch.model = target_.model;
   batch.indexed.reserve(embeds_.size() + attaches_.size());
   if (!embeds_.empty()) {
-    const std::vector<float> vectors = model_.encode_images(pixels_.data(), embeds_.size());
-    const size_t dim = static_cast<size_t>(target_.index.dim());
+    IMGSEARCHD_CHECK(model_ != nullptr && target_.store != nullptr, "an image to embed in a run without a model");
+    const std::vector<float> vectors = model_->encode_images(pixels_.data(), embeds_.size());
+    const size_t dim = static_cast<size_t>(target_.store->dim());
     if (vectors.size() != embeds_.size() * dim) {
       throw ModelError("the model returned " + std::to_string(vectors.size()) + " values for " +
                                std::to_string(embeds_.size()) + " images, expected " + std::to_string(dim) +
@@ -137,10 +143,11 @@ void Batcher::commit() {
   batch.deleted = std::move(deleted_);
 
   const CommitResult result = target_.catalog.commit(batch);
-  target_.index.apply(result);
+  if (target_.store != nullptr) target_.store->apply(result);
 
   counts_.embedded += embeds_.size();
-  counts_.attached += attaches_.size();
+  counts_.attached += attaches_.size() - records_;
+  counts_.catalogued += records_;
   counts_.failed += batch.failed.size() + result.refused.size();
   counts_.removed += batch.deleted.size();
   spdlog::debug("committed generation {}: {} embedded, {} attached, {} failed, {} removed", result.generation,
@@ -154,6 +161,7 @@ void Batcher::commit() {
   deleted_.clear();
   pixels_.clear();
   settled_ = 0;
+  records_ = 0;
 
   // These contents are in the catalogue now: later files find them there,
   // and those that waited attach in the next batch.

@@ -21,7 +21,8 @@ class Batcher {
   // `counts` and `done` are updated after each commit, then `on_commit` is called.
   // `claims` are the workers' (see ContentClaims): a commit releases those
   // of the contents it embedded.
-  Batcher(const IndexingTarget& target, ClipModel& model, const IndexingOptions& options, ContentClaims& claims,
+  // `model` is null for no model (items are then only recorded, never embedded).
+  Batcher(const IndexingTarget& target, ClipModel* model, const IndexingOptions& options, ContentClaims& claims,
           IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit);
 
   // Takes one item; commits when a batch is full.
@@ -31,7 +32,7 @@ class Batcher {
   // Commits everything pending, including attaches that waited for content
   // committed by the last batch.
   void finish();
-  // Saves the vector index if it changed since the last save.
+  // Checkpoints the vector store if it changed since the last checkpoint.
   void save_index();
 
  private:
@@ -42,7 +43,7 @@ class Batcher {
   void commit();
 
   const IndexingTarget& target_;
-  ClipModel& model_;
+  ClipModel* model_;
   const IndexingOptions& options_;
   ContentClaims& claims_;
   IndexingCounts& counts_;
@@ -53,6 +54,7 @@ class Batcher {
   std::vector<float> pixels_;  // the images, back to back
   std::vector<WorkItem> embeds_;
   std::vector<IndexedFile> attaches_;
+  size_t records_ = 0;  // how many of attaches_ are records (no model), not attaches
   std::vector<FailedFile> failed_;
   std::vector<std::string> deleted_;
   uint64_t settled_ = 0;  // items finished without a catalogue row (vanished unknown, deferred)

@@ -25,6 +25,7 @@ struct WorkItem {
   enum class Kind {
     embed,        // new content, decoded: run it through the model
     attach,       // content already embedded for the model: record the path only
+    record,       // no model: record the path with its content, nothing to embed
     attach_after, // content another item of this run is embedding: attach once that is committed
     failed,       // could not be indexed: record the reason
     vanished,     // gone since the scan: delete the path if the catalogue has it
@@ -33,7 +34,7 @@ struct WorkItem {
   Kind kind = Kind::failed;
   std::string path;
   StatSignature signature;   // of the version that was read (fstat of the hashed descriptor)
-  ContentHash hash;          // embed, attach, attach_after; failed when `claimed`
+  ContentHash hash;          // embed, attach, record, attach_after; failed when `claimed`
   bool claimed = false;      // failed: this item was the one embedding its content (see ContentClaims)
   bool known = false;        // vanished: the catalogue has the path
   std::vector<float> pixels; // embed: 3 x R x R, as the model takes them

@@ -1,6 +1,7 @@
 #include "indexer/pipeline/indexing_workers.h"
 
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "indexer/scan/content_hash.h"
@@ -25,13 +26,22 @@ StatSignature retry_next_run(StatSignature signature) {
   return signature;
 }
 
+// A failure's reason names the file it was found in; under a new path it
+// names the new one.
+std::string with_path_replaced(std::string reason, const std::string& old_path, const std::string& new_path) {
+  for (size_t at = reason.find(old_path); at != std::string::npos; at = reason.find(old_path, at + new_path.size())) {
+    reason.replace(at, old_path.size(), new_path);
+  }
+  return reason;
+}
+
 }  // namespace
 
-WorkerPool::WorkerPool(const std::vector<WorkFile>& work, const std::filesystem::path& catalog_file, ModelId model,
+WorkerPool::WorkerPool(const std::vector<WorkFile>& work, ReaderFactory open_reader, ModelId model,
                        const PreprocessOptions& preprocess, int threads, ContentClaims& claims,
                        BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop)
     : work_(work),
-      catalog_file_(catalog_file),
+      open_reader_(std::move(open_reader)),
       model_(model),
       preprocess_(preprocess),
       queue_(queue),
@@ -64,7 +74,7 @@ bool WorkerPool::stopping() const { return abort_.load() || (stop_ && stop_->loa
 void WorkerPool::run_worker() {
   try {
     // One connection per thread: a Catalog is not shared between threads.
-    const Catalog reader = Catalog::open_read_only(catalog_file_);
+    const Catalog reader = open_reader_();
     for (size_t i = next_++; i < work_.size() && !stopping(); i = next_++) process(work_[i], reader);
   } catch (...) {
     {
@@ -77,41 +87,69 @@ void WorkerPool::run_worker() {
 }
 
 void WorkerPool::process(const WorkFile& file, const Catalog& reader) {
-  FileHashResult hashed = hash_file(file.path);
-  if (!hashed.ok()) {
-    switch (hashed.error) {
-      case HashError::vanished:
-        queue_.push(item_for(WorkItem::Kind::vanished, file));
-        return;
-      case HashError::changed_while_reading:
-        queue_.push(item_for(WorkItem::Kind::deferred, file));
-        return;
-      case HashError::unreadable: {
-        WorkItem failed = item_for(WorkItem::Kind::failed, file);
-        failed.signature = retry_next_run(file.signature);
-        failed.reason = hashed.message;
-        queue_.push(std::move(failed));
-        return;
-      }
-      case HashError::not_a_regular_file:
-      case HashError::none:
-        break;
-    }
+  WorkItem item = item_for(WorkItem::Kind::attach, file);
+  // The catalogue may hold this very file (same device, inode, size and
+  // mtime): under another path (renamed or moved, its old path not removed
+  // yet) or under this one without an embedding for the model. Its content
+  // is then known without reading the file, as the scan's fast path trusts
+  // an unchanged signature.
+  const std::optional<FileRecord> twin = reader.file_with_signature(file.signature);
+  if (twin && twin->state == FileState::failed && twin->path != file.path) {
+    // The same bytes failed under the old path (a failure to hash has a
+    // signature no file has, so this is one of its content): they fail here too.
     WorkItem failed = item_for(WorkItem::Kind::failed, file);
-    failed.reason = hashed.message;
+    failed.reason = with_path_replaced(twin->error, twin->path, file.path);
+    ++reattached_;
     queue_.push(std::move(failed));
     return;
   }
-  ++hashed_;
+  const bool known_content = twin && twin->state == FileState::ok && twin->hash;
+  const bool moved = known_content && twin->path != file.path;
+  if (known_content) {
+    item.hash = *twin->hash;
+  } else {
+    FileHashResult hashed = hash_file(file.path);
+    if (!hashed.ok()) {
+      switch (hashed.error) {
+        case HashError::vanished:
+          queue_.push(item_for(WorkItem::Kind::vanished, file));
+          return;
+        case HashError::changed_while_reading:
+          queue_.push(item_for(WorkItem::Kind::deferred, file));
+          return;
+        case HashError::unreadable: {
+          WorkItem failed = item_for(WorkItem::Kind::failed, file);
+          failed.signature = retry_next_run(file.signature);
+          failed.reason = hashed.message;
+          queue_.push(std::move(failed));
+          return;
+        }
+        case HashError::not_a_regular_file:
+        case HashError::none:
+          break;
+      }
+      WorkItem failed = item_for(WorkItem::Kind::failed, file);
+      failed.reason = hashed.message;
+      queue_.push(std::move(failed));
+      return;
+    }
+    ++hashed_;
+    item.signature = hashed.file->signature;
+    item.hash = hashed.file->hash;
+  }
 
-  WorkItem item = item_for(WorkItem::Kind::attach, file);
-  item.signature = hashed.file->signature;
-  item.hash = hashed.file->hash;
+  if (model_ == kNoModel) {
+    item.kind = WorkItem::Kind::record;  // no model yet: the content is recorded, embedding waits
+    if (moved) ++reattached_;
+    queue_.push(std::move(item));
+    return;
+  }
   auto embedded = [&] {
     const std::optional<ContentStatus> content = reader.find_content(item.hash, model_);
     return content && content->has_embedding;
   };
   if (embedded()) {
+    if (moved) ++reattached_;
     queue_.push(std::move(item));  // a rename, move, copy or a file coming back: no model time
     return;
   }

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -19,11 +19,16 @@ namespace imgsearchd::indexing {
 
 class WorkerPool {
  public:
+  // Opens a reader of the catalogue for one worker thread.
+  using ReaderFactory = std::function<Catalog()>;
+
   // Starts `threads` workers over `work` (which must outlive the pool). Each
-  // opens its own read-only connection to `catalog_file` to ask whether a
-  // content is already embedded for `model`. The last worker to finish
-  // closes `queue`. `claims` is shared with the batcher, which releases them.
-  WorkerPool(const std::vector<WorkFile>& work, const std::filesystem::path& catalog_file, ModelId model,
+  // opens its own reader with `open_reader` to ask whether a file is known
+  // under another path and whether a content is already embedded for
+  // `model` (kNoModel: nothing is decoded, contents are only recorded). The
+  // last worker to finish closes `queue`. `claims` is shared with the
+  // batcher, which releases them.
+  WorkerPool(const std::vector<WorkFile>& work, ReaderFactory open_reader, ModelId model,
              const PreprocessOptions& preprocess, int threads, ContentClaims& claims, BoundedQueue<WorkItem>& queue,
              const std::atomic<bool>* stop);
   // Stops the workers (closing the queue) and waits for them.
@@ -35,6 +40,8 @@ class WorkerPool {
   void join();
 
   uint64_t hashed() const { return hashed_.load(); }
+  // New paths that took a known file's content (or failure) without being read.
+  uint64_t reattached() const { return reattached_.load(); }
 
  private:
   void run_worker();
@@ -42,7 +49,7 @@ class WorkerPool {
   bool stopping() const;
 
   const std::vector<WorkFile>& work_;
-  const std::filesystem::path catalog_file_;
+  const ReaderFactory open_reader_;
   const ModelId model_;
   const PreprocessOptions preprocess_;
   BoundedQueue<WorkItem>& queue_;
@@ -51,6 +58,7 @@ class WorkerPool {
   ContentClaims& claims_;
   std::atomic<size_t> next_{0};
   std::atomic<uint64_t> hashed_{0};
+  std::atomic<uint64_t> reattached_{0};
   std::atomic<bool> abort_{false};
   std::atomic<int> running_{0};
   std::mutex error_mutex_;

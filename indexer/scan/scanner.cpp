@@ -96,10 +96,7 @@ class Walker {
       : options_(options), on_file_(on_file), filter_(candidate_rules_of(options)) {}
 
   ScanSummary run() {
-    for (size_t i = 0; i < options_.roots.size(); ++i) {
-      summary_.roots.push_back(checked_root(options_.roots[i], i));
-      if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem, ErrorKind::not_found);
-    }
+    check_roots();
     for (size_t i = summary_.roots.size(); i-- > 0;) {
       PendingFolder root;
       root.path = summary_.roots[i];
@@ -109,6 +106,88 @@ class Walker {
       root.through_link = true;  // a root may itself be a link to a folder
       folders_.push_back(std::move(root));
     }
+    return walk();
+  }
+
+  // Walks only `folder` (a root or a folder below one), in the state a walk
+  // of its root would reach it with; nothing if it would not be entered.
+  ScanSummary run_below(const std::string& folder) {
+    check_roots();
+    PendingFolder start;
+    if (descend_to(checked_root(folder, 0), start)) folders_.push_back(std::move(start));
+    return walk();
+  }
+
+  // Whether `path` is a file a walk of its root would report, and with what.
+  std::optional<ScannedFile> check_file(const std::string& path_in) {
+    check_roots();
+    const std::string path = checked_root(path_in, 0);
+    const size_t slash = path.rfind('/');
+    PendingFolder parent;
+    if (slash == std::string::npos || !descend_to(slash == 0 ? "/" : path.substr(0, slash), parent)) return std::nullopt;
+    const char* name = path.c_str() + slash + 1;
+    const size_t name_length = path.size() - slash - 1;
+    if (path.size() < parent.relative_offset || name_length == 0) return std::nullopt;  // the root itself
+    const std::string_view relative = std::string_view(path).substr(parent.relative_offset);
+    if (filter_.skips_name(name) || !filter_.has_candidate_extension(name, name_length) ||
+        filter_.excludes(name, relative)) {
+      return std::nullopt;
+    }
+    if (!parent.included && !filter_.includes(name, relative)) return std::nullopt;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    if (S_ISLNK(st.st_mode) && (!options_.follow_symlinks || ::stat(path.c_str(), &st) != 0)) return std::nullopt;
+    if (!S_ISREG(st.st_mode)) return std::nullopt;
+    ScannedFile file;
+    file.path = path;
+    file.signature = stat_signature_of(st);
+    file.root_index = parent.root_index;
+    return file;
+  }
+
+ private:
+  void check_roots() {
+    for (size_t i = 0; i < options_.roots.size(); ++i) {
+      summary_.roots.push_back(checked_root(options_.roots[i], i));
+      if (auto problem = root_problem(summary_.roots.back())) throw ScanError(*problem, ErrorKind::not_found);
+    }
+  }
+
+  // Fills `out` with the state a walk reaches `folder` in (its root, the
+  // include state); false if `folder` is under no root, or a walk would not
+  // enter it or a folder above it (hidden, clutter, excluded, a link when
+  // links are not followed).
+  bool descend_to(const std::string& folder, PendingFolder& out) {
+    for (size_t i = 0; i < summary_.roots.size(); ++i) {
+      const std::string& root = summary_.roots[i];
+      const bool below = root == "/" ? folder.size() > 1 && folder[0] == '/'
+                                     : folder.size() > root.size() && folder.compare(0, root.size(), root) == 0 &&
+                                           folder[root.size()] == '/';
+      if (folder != root && !below) continue;
+      out.path = folder;
+      out.root_index = i;
+      out.relative_offset = root == "/" ? 1 : root.size() + 1;
+      out.included = filter_.includes_everything();
+      out.through_link = true;
+      for (size_t start = out.relative_offset; below && start <= folder.size();) {
+        size_t end = folder.find('/', start);
+        if (end == std::string::npos) end = folder.size();
+        const std::string name = folder.substr(start, end - start);
+        const std::string_view relative = std::string_view(folder).substr(out.relative_offset, end - out.relative_offset);
+        if (filter_.skips_name(name.c_str()) || filter_.excludes(name.c_str(), relative)) return false;
+        out.included = out.included || filter_.includes(name.c_str(), relative);
+        struct stat st;
+        if (!options_.follow_symlinks && ::lstat(folder.substr(0, end).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+          return false;
+        }
+        start = end + 1;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  ScanSummary walk() {
     size_t next_link = 0;
     while (!summary_.stopped) {
       if (!folders_.empty()) {
@@ -124,7 +203,6 @@ class Walker {
     return std::move(summary_);
   }
 
- private:
   void warn(ScanWarning::Kind kind, const std::string& path, const std::string& what) {
     summary_.warnings.push_back(ScanWarning{kind, path, path + ": " + what});
   }
@@ -339,6 +417,15 @@ std::optional<std::string> root_problem(const std::filesystem::path& root) {
 
 ScanSummary scan(const ScanOptions& options, const ScanCallback& on_file) {
   return Walker(options, on_file).run();
+}
+
+ScanSummary scan_below(const ScanOptions& options, const std::string& folder, const ScanCallback& on_file) {
+  return Walker(options, on_file).run_below(folder);
+}
+
+std::optional<ScannedFile> scan_file(const ScanOptions& options, const std::string& path) {
+  const ScanCallback none = [](const ScannedFile&) { return true; };
+  return Walker(options, none).check_file(path);
 }
 
 ScanResult scan_all(const ScanOptions& options) {

@@ -111,6 +111,17 @@ using ScanCallback = std::function<bool(const ScannedFile&)>;
 // option is unusable.
 ScanSummary scan(const ScanOptions& options, const ScanCallback& on_file);
 
+// The same rules for part of a tree, for callers that know what changed (a
+// watcher). `folder` is a root of `options` or a folder below one; it is
+// walked as its root's walk would walk it (patterns relative to the root,
+// include state from the folders above), and reports nothing if that walk
+// would not enter it (hidden, clutter, excluded). Throws ScanError like scan().
+ScanSummary scan_below(const ScanOptions& options, const std::string& folder, const ScanCallback& on_file);
+// Whether the file at `path` is a candidate a scan of its root would report,
+// with its signature; nothing if it is not (gone, not under a root, not a
+// candidate). Each call stands alone: hard links are not deduplicated.
+std::optional<ScannedFile> scan_file(const ScanOptions& options, const std::string& path);
+
 // The convenience: every candidate collected.
 struct ScanResult {
   ScanSummary summary;

@@ -12,6 +12,7 @@
 #include "indexer/session/model_session.h"
 #include "store/core/errors.h"
 #include "store/data/data_dir.h"
+#include "store/faiss/vector_index.h"
 
 namespace imgsearchd {
 
@@ -136,7 +137,7 @@ class QueryEngine::ReaderPool {
   std::vector<std::unique_ptr<Catalog>> idle_;
 };
 
-QueryEngine::QueryEngine(fs::path catalog_file, const VectorIndex& index, ModelSession& session)
+QueryEngine::QueryEngine(fs::path catalog_file, const VectorStore& index, ModelSession& session)
     : index_(index), session_(session), readers_(std::make_unique<ReaderPool>(std::move(catalog_file))) {}
 
 QueryEngine::~QueryEngine() = default;

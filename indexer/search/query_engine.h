@@ -22,8 +22,8 @@
 
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
-#include "store/faiss/vector_index.h"
 #include "indexer/search/text_embedding_cache.h"
+#include "store/core/vector_store.h"
 
 namespace imgsearchd {
 
@@ -70,7 +70,7 @@ struct SearchPage {
 // if stale.
 struct QueryIndex {
   ModelId model = 0;
-  std::unique_ptr<VectorIndex> index;
+  std::unique_ptr<VectorStore> index;
 };
 
 // Throws NotFound (nothing indexed yet) when the data folder has no
@@ -88,7 +88,7 @@ class QueryEngine {
  public:
   // `catalog_file`: the catalogue readers are opened on. `index` and
   // `session` must outlive the engine.
-  QueryEngine(std::filesystem::path catalog_file, const VectorIndex& index, ModelSession& session);
+  QueryEngine(std::filesystem::path catalog_file, const VectorStore& index, ModelSession& session);
   ~QueryEngine();
   QueryEngine(const QueryEngine&) = delete;
   QueryEngine& operator=(const QueryEngine&) = delete;
@@ -124,7 +124,7 @@ class QueryEngine {
   SearchPage page_of(const std::vector<float>& query, const SearchOptions& options, std::optional<VectorId> exclude);
   std::vector<float> image_embedding(VectorId id, const void* data, size_t size, const std::string& name);
 
-  const VectorIndex& index_;
+  const VectorStore& index_;
   ModelSession& session_;
   std::unique_ptr<ReaderPool> readers_;
   TextEmbeddingCache text_cache_;

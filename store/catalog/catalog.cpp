@@ -175,6 +175,8 @@ Catalog Catalog::open_read_only(const std::filesystem::path& file) {
   }
 }
 
+Catalog Catalog::open_reader() const { return open_read_only(impl_->file); }
+
 const std::filesystem::path& Catalog::file() const { return impl_->file; }
 bool Catalog::read_only() const { return impl_->read_only; }
 
@@ -277,6 +279,39 @@ std::vector<std::string> Catalog::paths_under(const std::string& root) const {
     while (select.executeStep()) paths.push_back(select.getColumn(0).getString());
     return paths;
   });
+}
+
+std::optional<KnownFile> Catalog::known_file(ModelId model, const std::string& path) const {
+  return impl_->guarded("looking up a known file", [&]() -> std::optional<KnownFile> {
+    SQLite::Statement select(impl_->db,
+                             "SELECT f.device, f.inode, f.size, f.mtime_ns, f.state, f.vector_id, EXISTS (SELECT 1 "
+                             "FROM embeddings e WHERE e.model_id = ? AND e.vector_id = f.vector_id) FROM files f "
+                             "WHERE f.path = ?");
+    select.bind(1, model);
+    select.bind(2, path);
+    if (!select.executeStep()) return std::nullopt;
+    KnownFile known;
+    known.signature = read_signature(select, 0);
+    known.state = parse_state(select.getColumn(4).getString(), impl_->file);
+    if (!select.getColumn(5).isNull()) {
+      known.vector_id = select.getColumn(5).getInt64();
+      known.has_embedding = select.getColumn(6).getInt() != 0;
+    }
+    return known;
+  });
+}
+
+std::optional<FileRecord> Catalog::file_with_signature(const StatSignature& signature) const {
+  const std::optional<std::string> path = impl_->guarded("looking up a file by its signature", [&]() -> std::optional<std::string> {
+    SQLite::Statement select(impl_->db,
+                             "SELECT path FROM files WHERE device = ? AND inode = ? AND size = ? AND mtime_ns = ? "
+                             "ORDER BY state = 'ok' DESC, path LIMIT 1");
+    bind_signature(select, 1, signature);
+    if (!select.executeStep()) return std::nullopt;
+    return select.getColumn(0).getString();
+  });
+  if (!path) return std::nullopt;
+  return file(*path);
 }
 
 std::optional<ContentStatus> Catalog::find_content(const ContentHash& hash, ModelId model) const {

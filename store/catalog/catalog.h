@@ -30,10 +30,15 @@
 
 #include "store/core/content_id.h"
 #include "store/core/store_error.h"
+#include "store/core/vector_store.h"
 
 namespace imgsearchd {
 
-using ModelId = int64_t;
+// Commits and lookups for no model: files are catalogued and hashed (their
+// contents recorded), nothing is embedded and no vector store changes. Such
+// files are not "settled" for any real model: known_files says
+// has_embedding = false, so a later run with a model embeds them.
+constexpr ModelId kNoModel = 0;
 
 struct CatalogModel {
   ModelId id = 0;
@@ -92,24 +97,16 @@ struct FailedFile {
 
 // Each path may appear at most once per batch (in one of the three lists).
 struct Batch {
-  ModelId model = 0;  // the model the embeddings come from
+  ModelId model = 0;  // the model the embeddings come from; kNoModel: no embeddings at all
   std::vector<IndexedFile> indexed;
   std::vector<FailedFile> failed;
   std::vector<std::string> deleted;  // unknown paths are ignored
 };
 
-struct LiveVector {
-  VectorId id = 0;
-  std::vector<float> vector;  // normalised, as stored
-};
-
-// What a commit changed for the vector index of the batch's model: apply it
-// right after the commit (VectorIndex::apply does exactly that).
-struct CommitResult {
-  uint64_t generation = 0;              // the catalogue's generation after this commit
-  ModelId model = 0;                    // the batch's model
-  std::vector<LiveVector> became_live;  // add these (sorted by id)
-  std::vector<VectorId> orphaned;       // remove these: no path points at them any more (sorted)
+// What a commit changed: for the vector store of the batch's model (apply
+// it right after the commit: VectorStore::apply takes exactly that), and
+// what it refused. For kNoModel, became_live is empty.
+struct CommitResult : VectorChanges {
   // Files refused because their content's 63-bit id collides with another
   // content's; they are recorded as failed files with a reason saying so.
   std::vector<FailedFile> refused;
@@ -137,6 +134,10 @@ class Catalog {
   // A reader on its own connection. The database must exist at the latest
   // schema version (open it with open() first). Writes throw StoreError.
   static Catalog open_read_only(const std::filesystem::path& file);
+  // Another reader of this catalogue, on its own connection (for a worker
+  // thread). Same conditions as open_read_only. Safe to call from any thread
+  // while this object is in use on another: it reads only the file's name.
+  Catalog open_reader() const;
 
   Catalog(Catalog&&) noexcept;
   Catalog& operator=(Catalog&&) noexcept;
@@ -164,6 +165,14 @@ class Catalog {
   std::unordered_map<std::string, KnownFile> known_files(ModelId model, const std::string& root = {}) const;
   // The paths under `root` (empty means all), sorted.
   std::vector<std::string> paths_under(const std::string& root) const;
+  // One path's entry, as known_files would give it.
+  std::optional<KnownFile> known_file(ModelId model, const std::string& path) const;
+  // A file the catalogue holds with exactly this stat signature (device,
+  // inode, size, mtime): the old path of a file renamed or moved, whose
+  // content a new path can take without reading the file. An ok file is
+  // preferred to a failed one, then the first path. Uses an index on
+  // (device, inode).
+  std::optional<FileRecord> file_with_signature(const StatSignature& signature) const;
   // The content with this hash, if known, and whether it has an embedding
   // for `model`.
   std::optional<ContentStatus> find_content(const ContentHash& hash, ModelId model) const;

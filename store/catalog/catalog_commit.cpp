@@ -35,6 +35,10 @@ std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel&
   for (const IndexedFile& file : batch.indexed) {
     check_path(file.path);
     std::vector<float> vector = file.embedding;
+    if (!vector.empty() && model.id == kNoModel) {
+      throw InvalidInput("the embedding of '" + file.path +
+                                  "' comes in a batch without a model; give the batch the model's id");
+    }
     if (!vector.empty()) {
       if (vector.size() != static_cast<size_t>(model.dim)) {
         throw InvalidInput("the embedding of '" + file.path + "' has " + std::to_string(vector.size()) +
@@ -212,7 +216,10 @@ class BatchWriter {
 
 CommitResult Catalog::commit(const Batch& batch) {
   impl_->require_writable("commit");
-  const std::optional<CatalogModel> model = find_model(batch.model);
+  // kNoModel: contents are recorded, nothing is embedded; no embedding row
+  // has model id 0, so nothing becomes live.
+  const std::optional<CatalogModel> model =
+      batch.model == kNoModel ? std::optional<CatalogModel>(CatalogModel{kNoModel, {}, {}, 0}) : find_model(batch.model);
   if (!model) throw InvalidInput("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
   const std::vector<std::vector<float>> embeddings = validate(batch, *model);
 

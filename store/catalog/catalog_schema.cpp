@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "store/core/store_error.h"
@@ -68,6 +69,11 @@ CREATE TABLE embeddings (
 );
 CREATE INDEX embeddings_by_vector_id ON embeddings (vector_id);
 )sql"},
+    {2, R"sql(
+-- A file renamed or moved keeps its device and inode: a new path with the
+-- signature of a known file takes that file's content without being read.
+CREATE INDEX files_by_inode ON files (device, inode);
+)sql"},
 };
 
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
@@ -99,19 +105,22 @@ void configure_connection(SQLite::Database& db, bool writer) {
   }
 }
 
-void migrate(SQLite::Database& db, const std::filesystem::path& file) {
+void migrate(SQLite::Database& db, const std::filesystem::path& file, int target_version) {
+  if (target_version < 1 || target_version > latest_version()) {
+    throw InvalidInput("no catalogue schema version " + std::to_string(target_version));
+  }
   // All pending migrations run in one write transaction, and the version is
   // read inside it: a crash leaves the old schema, and two processes opening
   // a new catalogue at once cannot both create the schema.
   SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
   const int version = user_version(db);
   if (version > latest_version()) refuse_newer(version, file);
-  if (version == latest_version()) return;  // the transaction rolls back: nothing was changed
+  if (version >= target_version) return;  // the transaction rolls back: nothing was changed
   for (const Migration& migration : kMigrations) {
-    if (migration.version > version) db.exec(migration.sql);
+    if (migration.version > version && migration.version <= target_version) db.exec(migration.sql);
   }
   // user_version lives in the database header: it commits with the migrations.
-  db.exec("PRAGMA user_version = " + std::to_string(latest_version()));
+  db.exec("PRAGMA user_version = " + std::to_string(target_version));
   transaction.commit();
 }
 

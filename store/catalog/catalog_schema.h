@@ -17,9 +17,10 @@ int latest_version();
 // WAL mode and synchronous=FULL (a commit survives power loss).
 void configure_connection(SQLite::Database& db, bool writer);
 
-// Brings the schema to latest_version() in one transaction.
-// Throws StoreError naming `file` if the database is newer than this build.
-void migrate(SQLite::Database& db, const std::filesystem::path& file);
+// Brings the schema to `target_version` (tests build older catalogues with
+// it) in one transaction. Throws StoreError naming `file` if the database is
+// newer than this build.
+void migrate(SQLite::Database& db, const std::filesystem::path& file, int target_version = latest_version());
 
 // For readers: throws StoreError naming `file` unless the database is at
 // latest_version().

@@ -22,35 +22,52 @@ fs::path vector_index_path(const fs::path& data_dir, ModelId model) {
 
 namespace {
 
-// The process id the holder wrote, or empty.
-std::string holder_of(int fd) {
-  char text[32] = {};
+// What the holder wrote: "<pid>" or "<pid> serve".
+struct Holder {
+  std::string pid;
+  bool serve = false;
+};
+
+Holder holder_of(int fd) {
+  char text[64] = {};
   const ssize_t got = ::pread(fd, text, sizeof text - 1, 0);
   if (got <= 0) return {};
-  std::string pid(text, static_cast<size_t>(got));
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  return pid;
+  std::string line(text, static_cast<size_t>(got));
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  Holder holder;
+  const size_t space = line.find(' ');
+  holder.pid = line.substr(0, space);
+  holder.serve = space != std::string::npos && line.substr(space + 1) == "serve";
+  return holder;
+}
+
+std::string busy_message(const Holder& holder, const fs::path& data_dir, const fs::path& file) {
+  const std::string process = holder.pid.empty() ? "" : " (process " + holder.pid + ")";
+  if (holder.serve) {
+    return "the imgsearchd service" + process + " is running on the data folder " + data_dir.string() +
+           " (it holds " + file.string() +
+           ") and keeps its index up to date by itself: nothing was changed. `imgsearchd status` shows its "
+           "progress; stop the service first to run this here";
+  }
+  return "another imgsearchd" + process + " is indexing the catalogue in " + data_dir.string() + " (it holds " +
+         file.string() + "); wait for it to finish, or stop it, and try again";
 }
 
 }  // namespace
 
-WriterLock WriterLock::acquire(const fs::path& data_dir) {
+WriterLock WriterLock::acquire(const fs::path& data_dir, Role role) {
   fs::create_directories(data_dir);
   const fs::path file = data_dir / "writer.lock";
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError(file, "cannot open the writer lock: " + std::generic_category().message(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
-    const std::string holder = holder_of(fd);
+    const Holder holder = holder_of(fd);
     ::close(fd);
-    if (error == EWOULDBLOCK) {
-      throw WriterLockBusy("another imgsearchd" + (holder.empty() ? "" : " (process " + holder + ")") +
-                           " is indexing the catalogue in " + data_dir.string() + " (it holds " + file.string() +
-                           "); wait for it to finish, or stop it, and try again");
-    }
+    if (error == EWOULDBLOCK) throw WriterLockBusy(busy_message(holder, data_dir, file));
     throw StoreError(file, "cannot lock the writer lock: " + std::generic_category().message(error));
   }
-  const std::string pid = std::to_string(::getpid()) + "\n";
+  const std::string pid = std::to_string(::getpid()) + (role == Role::serve ? " serve" : "") + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     // Only the message for others would lack the pid: not worth failing for.
   }

@@ -30,13 +30,17 @@ class WriterLockBusy : public Busy {
 // An exclusive flock on <data_dir>/writer.lock, held while this object
 // lives. The kernel releases it when the process ends, however it ends, so a
 // kill -9 never leaves a stale lock behind. The file records the holder's
-// process id for the message others get.
+// process id and role for the message others get.
 class WriterLock {
  public:
+  // What the holder does, for the message others get.
+  enum class Role { index, serve };
+
   // Creates the data folder if needed. Throws WriterLockBusy at once (no
-  // waiting) if another process holds the lock, StoreError if the file
-  // cannot be opened or locked.
-  static WriterLock acquire(const std::filesystem::path& data_dir);
+  // waiting) if another process holds the lock, naming it and what it does
+  // (a running service keeps the index up to date by itself), StoreError if
+  // the file cannot be opened or locked.
+  static WriterLock acquire(const std::filesystem::path& data_dir, Role role = Role::index);
 
   WriterLock(WriterLock&& other) noexcept;
   WriterLock& operator=(WriterLock&&) = delete;

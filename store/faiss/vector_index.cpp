@@ -94,6 +94,7 @@ struct VectorIndex::Impl {
   IndexKind kind;
   uint64_t generation = 0;
   std::string catalog_id;  // of the catalogue it was built from; recorded in the file
+  std::filesystem::path file;  // where checkpoint() saves; set once, before the index is shared
   std::unique_ptr<faiss::IndexIDMap2> index;
   mutable WriterPreferringMutex mutex;  // searches shared, updates exclusive
   mutable std::mutex save_mutex;    // one save at a time (they share the temporary file)
@@ -111,6 +112,9 @@ VectorIndex::~VectorIndex() = default;
 ModelId VectorIndex::model() const { return impl_->model; }
 int VectorIndex::dim() const { return impl_->dim; }
 IndexKind VectorIndex::kind() const { return impl_->kind; }
+
+const std::filesystem::path& VectorIndex::file() const { return impl_->file; }
+void VectorIndex::set_file(const std::filesystem::path& file) { impl_->file = file; }
 
 uint64_t VectorIndex::generation() const {
   std::shared_lock lock(impl_->mutex);
@@ -169,6 +173,7 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
         loaded.impl_->index = index_file::read_index(file, header);
         loaded.impl_->generation = header.generation;
         loaded.impl_->catalog_id = header.catalog_id;
+        loaded.impl_->file = file;
         spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {}", file.string(),
                      header.count, model, header.generation);
         return OpenedIndex{std::move(loaded), false, {}};
@@ -179,6 +184,7 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
   }
 
   VectorIndex rebuilt = rebuild(catalog, model, kind);
+  rebuilt.impl_->file = file;
   const auto level = reason.rfind("corrupt", 0) == 0 ? spdlog::level::warn : spdlog::level::info;
   spdlog::log(level, "vector index {}: {}; rebuilt from the catalogue: {} vectors of model {} at generation {}",
               file.string(), reason, rebuilt.size(), model, rebuilt.generation());
@@ -195,7 +201,7 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
 
 // ---- Updates ----
 
-void VectorIndex::apply(const CommitResult& commit) {
+void VectorIndex::apply(const VectorChanges& commit) {
   if (commit.model != impl_->model) {
     throw InvalidInput("a commit for model " + std::to_string(commit.model) +
                                 " cannot be applied to the vector index of model " + std::to_string(impl_->model));
@@ -293,6 +299,10 @@ std::vector<VectorId> VectorIndex::ids() const {
 }
 
 // ---- Saving ----
+
+void VectorIndex::checkpoint() {
+  if (!impl_->file.empty()) save(impl_->file);
+}
 
 void VectorIndex::save(const std::filesystem::path& file) const {
   std::lock_guard save_lock(impl_->save_mutex);

@@ -5,10 +5,11 @@
 // the catalogue generation it reflects, and a file that is missing, stale
 // or corrupt is rebuilt from the catalogue (with a log line saying why).
 //
-// The pipeline's loop:
+// It implements VectorStore (store/core/vector_store.h); callers outside
+// store/ use it through that interface. The pipeline's loop:
 //   auto [index, rebuilt, why] = VectorIndex::open(index_file, catalog, model);
 //   for each batch: index.apply(catalog.commit(batch));
-//   now and then, and at shutdown: index.save(index_file);
+//   now and then, and at shutdown: index.checkpoint();  // saves to index_file
 //
 // Threads: every method may be called from any thread. Searches, reconstruct
 // and save share a lock and run concurrently; apply, add and remove take it
@@ -27,6 +28,7 @@
 
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
+#include "store/core/vector_store.h"
 
 namespace imgsearchd {
 
@@ -35,22 +37,19 @@ namespace imgsearchd {
 // vectors (it would need tombstones and periodic rebuilds).
 enum class IndexKind : uint32_t { flat = 1 };
 
-struct SearchHit {
-  VectorId id = 0;
-  float score = 0;  // inner product of normalised vectors: cosine similarity in [-1, 1]
-};
-
 struct OpenedIndex;
 
-class VectorIndex {
+class VectorIndex final : public VectorStore {
  public:
-  // An empty index of `dim`-dimensional vectors of `model`, at generation 0.
+  // An empty index of `dim`-dimensional vectors of `model`, at generation 0,
+  // with no file (checkpoint() saves nothing until set_file()).
   VectorIndex(ModelId model, int dim, IndexKind kind = IndexKind::flat);
 
   // Loads `file` if it was saved for this catalogue and model at the
   // catalogue's current generation with as many vectors as are live;
   // otherwise rebuilds from the catalogue, logs why (missing, stale,
   // corrupt) and, unless the catalogue was opened read-only, saves it.
+  // The index remembers `file`: checkpoint() saves there.
   // Throws InvalidInput for an unknown model.
   static OpenedIndex open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
                           IndexKind kind = IndexKind::flat);
@@ -59,21 +58,25 @@ class VectorIndex {
 
   VectorIndex(VectorIndex&&) noexcept;
   VectorIndex& operator=(VectorIndex&&) noexcept;
-  ~VectorIndex();
+  ~VectorIndex() override;
 
-  ModelId model() const;
-  int dim() const;
+  ModelId model() const override;
+  int dim() const override;
   IndexKind kind() const;
   // The catalogue generation this index reflects.
-  uint64_t generation() const;
-  size_t size() const;
+  uint64_t generation() const override;
+  size_t size() const override;
+
+  // The file checkpoint() saves to (empty: none).
+  const std::filesystem::path& file() const;
+  void set_file(const std::filesystem::path& file);
 
   // Applies what a commit changed (removes the orphaned ids, adds those that
   // became live) and takes its generation. Throws InvalidInput,
   // changing nothing, if the commit is for another model or is not the one
   // right after this index's generation (a commit was missed: the index
   // must be opened again).
-  void apply(const CommitResult& commit);
+  void apply(const VectorChanges& commit) override;
 
   // Low-level updates; they leave the generation as it is. Adding an id
   // already present replaces its vector; removing an absent id does nothing.
@@ -82,10 +85,10 @@ class VectorIndex {
   void remove(const std::vector<VectorId>& ids);
 
   // The k nearest vectors to `query` (normalised first), best first.
-  std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const;
-  bool contains(VectorId id) const;
+  std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const override;
+  bool contains(VectorId id) const override;
   // The stored vector of `id` (for "images like this indexed one").
-  std::optional<std::vector<float>> reconstruct(VectorId id) const;
+  std::optional<std::vector<float>> reconstruct(VectorId id) const override;
   std::vector<VectorId> ids() const;  // sorted
 
   // Writes the index with its generation, model and catalogue id atomically:
@@ -93,6 +96,9 @@ class VectorIndex {
   // crash at any moment leaves the old file or the new one. Throws
   // StoreError naming the file.
   void save(const std::filesystem::path& file) const;
+  // save(file()) if the index has a file; nothing otherwise (an index made
+  // in memory has nowhere to go).
+  void checkpoint() override;
 
  private:
   struct Impl;

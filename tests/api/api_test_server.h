@@ -78,7 +78,7 @@ class ApiTest : public ::testing::Test {
     options.scan.roots = roots;
     options.decode_threads = 2;
     options.batch_size = batch_size;
-    IndexingTarget target{*writer_, model_, *index_, index_file_};
+    IndexingTarget target{*writer_, model_, index_.get()};
     return run_indexing(target, session_->model(), session_->preprocess(), options);
   }
 

@@ -27,7 +27,7 @@ TEST_F(ConcurrencyTest, SearchesAnswerWhileAnotherThreadCommitsBatches) {
     indexing.scan.roots = {photos_dir_, more};
     indexing.decode_threads = 2;
     indexing.batch_size = 2;
-    IndexingTarget target{*writer_, model_, *index_, index_file_};
+    IndexingTarget target{*writer_, model_, index_.get()};
     bool waited = false;
     summary = run_indexing(target, session_->model(), session_->preprocess(), indexing,
                            [&](const IndexingProgress& progress) {

@@ -51,6 +51,69 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.indexer.queue_size, defaults.indexer.queue_size);
   EXPECT_EQ(example.log.level, defaults.log.level);
   EXPECT_EQ(example.model.precision, defaults.model.precision);
+  EXPECT_EQ(example.watch.kind, defaults.watch.kind);
+  EXPECT_EQ(example.watch.settle_delay_ms, defaults.watch.settle_delay_ms);
+  EXPECT_EQ(example.watch.poll_interval_s, defaults.watch.poll_interval_s);
+  EXPECT_EQ(example.watch.reconcile_interval_s, defaults.watch.reconcile_interval_s);
+  EXPECT_EQ(example.watch.max_pending, defaults.watch.max_pending);
+  EXPECT_EQ(example.watch.max_watches, defaults.watch.max_watches);
+  EXPECT_EQ(example.watch.model_check_s, defaults.watch.model_check_s);
+  EXPECT_EQ(example.api.listen, defaults.api.listen);
+  EXPECT_EQ(example.api.token, defaults.api.token);
+  EXPECT_EQ(example.api.token_file, defaults.api.token_file);
+  EXPECT_EQ(example.api.cors_origins, defaults.api.cors_origins);
+  EXPECT_EQ(example.api.max_body_bytes, defaults.api.max_body_bytes);
+  EXPECT_EQ(example.api.threads, defaults.api.threads);
+}
+
+TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
+  auto file = write_config("roots.yaml",
+                           "indexer:\n"
+                           "  exclude: ['*.tmp.jpg']\n"
+                           "  roots:\n"
+                           "    - /media/plain\n"
+                           "    - path: ~/Phone\n"
+                           "      include: [DCIM]\n"
+                           "      exclude: []\n"
+                           "      watcher: poll\n"
+                           "watch: {kind: inotify, settle_delay_ms: 50, reconcile_interval_s: 0}\n");
+  setenv("HOME", "/home/someone", 1);
+  Config c = load_config(file);
+  ASSERT_EQ(c.indexer.roots.size(), 2u);
+  const Config::Root& plain = c.indexer.roots[0];
+  const Config::Root& phone = c.indexer.roots[1];
+  EXPECT_EQ(plain.path, fs::path("/media/plain"));
+  EXPECT_EQ(imgsearchd::root_exclude(c, plain), std::vector<std::string>{"*.tmp.jpg"});
+  EXPECT_EQ(imgsearchd::root_watcher(c, plain), Config::WatcherKind::inotify);
+  EXPECT_EQ(phone.path, fs::path("/home/someone/Phone"));
+  EXPECT_EQ(imgsearchd::root_include(c, phone), std::vector<std::string>{"DCIM"});
+  EXPECT_TRUE(imgsearchd::root_exclude(c, phone).empty()) << "an empty list replaces the indexer-wide one";
+  EXPECT_EQ(imgsearchd::root_watcher(c, phone), Config::WatcherKind::poll);
+  EXPECT_EQ(c.watch.settle_delay_ms, 50);
+  EXPECT_EQ(c.watch.reconcile_interval_s, 0);
+  EXPECT_EQ(c.indexer.root_paths(), (std::vector<fs::path>{"/media/plain", "/home/someone/Phone"}));
+}
+
+TEST(Config, BadRootsAndWatchValuesAreNamed) {
+  EXPECT_NE(error_of(write_config("root-key.yaml", "indexer:\n  roots:\n    - {path: /a, exlude: [x]}\n"))
+                .find("'indexer.roots[0].exlude' is not a known key"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("root-path.yaml", "indexer:\n  roots:\n    - /a\n    - {include: [x]}\n"))
+                .find("'indexer.roots[1].path' is required"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("root-watcher.yaml", "indexer:\n  roots:\n    - {path: /a, watcher: fsevents}\n"))
+                .find("'indexer.roots[0].watcher' must be one of auto, inotify, poll"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("roots-map.yaml", "indexer:\n  roots: {path: /a}\n")).find("'indexer.roots' must be a list"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("watch-kind.yaml", "watch: {kind: fast}\n")).find("'watch.kind' must be one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("settle.yaml", "watch: {settle_delay_ms: -1}\n")).find("'watch.settle_delay_ms' must be at least 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("listen.yaml", "api: {listen: 7878}\n")).find("'api.listen' must be HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("watch-typo.yaml", "watch: {settle: 5}\n")).find("'watch.settle' is not a known key"),
+            std::string::npos);
 }
 
 TEST(Config, ValuesOverrideDefaultsAndModelDirFollowsDataDir) {
@@ -67,7 +130,7 @@ TEST(Config, ValuesOverrideDefaultsAndModelDirFollowsDataDir) {
   EXPECT_EQ(c.model.device, "cuda:1");
   EXPECT_EQ(c.model.precision, "bf16");
   ASSERT_EQ(c.indexer.roots.size(), 2u);
-  EXPECT_EQ(c.indexer.roots[0], fs::path("/home/someone/Pictures"));
+  EXPECT_EQ(c.indexer.roots[0].path, fs::path("/home/someone/Pictures"));
   EXPECT_EQ(c.indexer.exclude, std::vector<std::string>{"**/raw/**"});
 }
 

@@ -13,94 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "fake_clip_model.h"
-#include "indexer/image/image_loader.h"
-#include "indexer/pipeline/indexing_pipeline.h"
-#include "store/catalog/catalog.h"
-#include "store/faiss/vector_index.h"
-#include "tests/support/files.h"
-#include "tests/support/photos.h"
+#include "pipeline_fixture.h"
 #include "tests/support/scratch.h"
 #include "tests/support/unprivileged.h"
 
 namespace imgsearchd {
 namespace {
-
-using test::FakeClipModel;
-namespace fs = std::filesystem;
-
-class PipelineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    init_image_library("pipeline_test");
-    dir_ = test::fresh_dir("pipeline");
-    data_ = dir_ / "data";
-    photos_ = dir_ / "photos";
-    fs::create_directories(data_);
-    fs::create_directories(photos_);
-  }
-
-  fs::path catalog_file() const { return data_ / "catalog.db"; }
-  fs::path index_file(ModelId model) const { return data_ / ("index-" + std::to_string(model) + ".faiss"); }
-
-  ModelId model_id(Catalog& catalog, const FakeClipModel& model) {
-    return catalog.model("fake", model.info().fingerprint, model.info().embed_dim);
-  }
-
-  // One indexing run, as `imgsearchd index` does it: open, run, close.
-  IndexingSummary index(FakeClipModel& model, std::vector<fs::path> roots = {},
-                        const ProgressCallback& on_progress = {}, const std::atomic<bool>* stop = nullptr) {
-    if (roots.empty()) roots = {photos_};
-    Catalog catalog = Catalog::open(catalog_file());
-    const ModelId id = model_id(catalog, model);
-    OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
-    IndexingOptions options;
-    options.scan.roots = roots;
-    options.decode_threads = 3;
-    options.batch_size = 4;
-    options.queue_size = 5;
-    options.save_every_batches = 2;
-    IndexingTarget target{catalog, id, opened.index, index_file(id)};
-    IndexingSummary summary = run_indexing(target, model, model.preprocess(), options, on_progress, stop);
-    expect_consistent(model);
-    return summary;
-  }
-
-  // After a run: every ok file's content is embedded, the saved index file
-  // is current and holds exactly the live contents, once each.
-  void expect_consistent(const FakeClipModel& model) {
-    Catalog catalog = Catalog::open(catalog_file());
-    const ModelId id = model_id(catalog, model);
-    for (const auto& [path, known] : catalog.known_files(id)) {
-      if (known.state == FileState::ok) {
-        EXPECT_TRUE(known.has_embedding) << path;
-      }
-    }
-    OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
-    EXPECT_FALSE(opened.rebuilt) << "the run left a stale index file: " << opened.reason;
-    const std::vector<VectorId> ids = opened.index.ids();
-    EXPECT_EQ(ids, VectorIndex::rebuild(catalog, id).ids());
-    EXPECT_EQ(opened.index.size(), catalog.live_count(id));
-    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "an id twice";
-  }
-
-  ModelId id_for(const FakeClipModel& model) {
-    Catalog catalog = Catalog::open(catalog_file());
-    return model_id(catalog, model);
-  }
-
-  Catalog reader() { return Catalog::open_read_only(catalog_file()); }
-
-  std::optional<VectorId> id_of(const fs::path& file) { return reader().vector_id_of(file.string()); }
-
-  bool index_holds(const FakeClipModel& model, VectorId id) {
-    Catalog catalog = Catalog::open(catalog_file());
-    const ModelId model_id_value = model_id(catalog, model);
-    return VectorIndex::open(index_file(model_id_value), catalog, model_id_value).index.contains(id);
-  }
-
-  fs::path dir_, data_, photos_;
-};
 
 TEST_F(PipelineTest, FirstRunEmbedsEachPhotoOnceAndAnUnchangedTreeIsNotRead) {
   test::copy_photos(photos_, 6);
@@ -293,6 +211,33 @@ TEST_F(PipelineTest, AMovedFolderIndexedOneRootAtATimeCostsNoModelTime) {
   EXPECT_EQ(run.counts.embedded, 0u);
   EXPECT_EQ(run.counts.attached, 3u);
   EXPECT_EQ(model.images_embedded(), 3u);
+}
+
+TEST_F(PipelineTest, AFolderRenameReadsNoFileAndCallsNoModel) {
+  test::copy_photos(photos_ / "album" / "2023", 20);
+  test::copy_photos(photos_ / "album", 20, 40);
+  FakeClipModel model;
+  index(model);
+  ASSERT_EQ(model.images_embedded(), 40u);
+  std::vector<VectorId> ids_before;
+  for (const std::string& path : reader().paths_under((photos_ / "album").string())) {
+    ids_before.push_back(*reader().vector_id_of(path));
+  }
+
+  fs::rename(photos_ / "album", photos_ / "Album");  // case-only: another path on a case-sensitive disk
+  fs::rename(photos_ / "Album", photos_ / "holidays");
+  const IndexingSummary run = index(model);
+  EXPECT_EQ(run.counts.hashed, 0u) << "the files keep their device, inode, size and mtime: none is read";
+  EXPECT_EQ(run.counts.reattached, 40u);
+  EXPECT_EQ(run.counts.embedded, 0u);
+  EXPECT_EQ(run.counts.removed, 40u);
+  EXPECT_EQ(model.images_embedded(), 40u);
+  const std::vector<std::string> after = reader().paths_under((photos_ / "holidays").string());
+  ASSERT_EQ(after.size(), 40u);
+  EXPECT_EQ(reader().paths_under((photos_ / "album").string()).size(), 0u);
+  std::vector<VectorId> ids_after;
+  for (const std::string& path : after) ids_after.push_back(*reader().vector_id_of(path));
+  EXPECT_EQ(ids_after, ids_before) << "each path keeps its file's content (both listings in name order)";
 }
 
 // Pillow refuses these two, but their pixels are intact and libvips decodes

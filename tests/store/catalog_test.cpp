@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "store/catalog/catalog.h"
+#include "store/catalog/catalog_schema.h"
 #include "store_test_util.h"
 
 namespace imgsearchd {
@@ -463,6 +464,107 @@ TEST_F(CatalogTest, AReaderNeedsAnExistingCatalogueAtTheLatestVersion) {
   Catalog writer = Catalog::open(db_file);
   EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
   EXPECT_NO_THROW(Catalog::open_read_only(db_file));
+}
+
+// ---- No model yet: contents without embeddings ----
+
+TEST_F(CatalogTest, WithoutAModelFilesAreRecordedWithTheirContentAndEmbeddedLater) {
+  Catalog catalog = Catalog::open(db_file);
+  const CommitResult recorded =
+      catalog.commit({kNoModel, {indexed("/p/a.jpg", 1, 0), indexed("/p/b.jpg", 2, 0)}, {}, {}});
+  EXPECT_EQ(recorded.model, kNoModel);
+  EXPECT_TRUE(recorded.became_live.empty()) << "nothing is live without a model";
+  EXPECT_EQ(catalog.file("/p/a.jpg")->hash, hash_of(1));
+  EXPECT_EQ(catalog.counts().files_ok, 2u);
+  EXPECT_EQ(catalog.counts().contents, 2u);
+
+  const ModelId model = catalog.model("ViT-B-32", "sha256:abc", kDim);
+  const auto known = catalog.known_files(model);
+  EXPECT_EQ(known.at("/p/a.jpg").vector_id, vector_id_for(hash_of(1)));
+  EXPECT_FALSE(known.at("/p/a.jpg").has_embedding) << "not settled for a real model";
+  EXPECT_FALSE(catalog.known_files(kNoModel).at("/p/b.jpg").has_embedding);
+  EXPECT_EQ(catalog.live_count(model), 0u);
+
+  // The model arrives: embedding a recorded file makes it live.
+  const CommitResult embedded = catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+  EXPECT_EQ(ids_of(embedded.became_live), std::vector<VectorId>{vector_id_for(hash_of(1))});
+  EXPECT_EQ(catalog.live_count(model), 1u);
+  EXPECT_TRUE(catalog.known_file(model, "/p/a.jpg")->has_embedding);
+  EXPECT_FALSE(catalog.known_file(model, "/p/b.jpg")->has_embedding);
+  EXPECT_FALSE(catalog.known_file(model, "/p/none.jpg"));
+}
+
+TEST_F(CatalogTest, ABatchWithoutAModelCannotCarryEmbeddings) {
+  Catalog catalog = Catalog::open(db_file);
+  try {
+    catalog.commit({kNoModel, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+    FAIL() << "an embedding without a model should be refused";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("/p/a.jpg"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(catalog.generation(), 0u) << "nothing was written";
+  EXPECT_FALSE(catalog.file("/p/a.jpg"));
+}
+
+// ---- A file under a new path, found by its stat signature ----
+
+TEST_F(CatalogTest, AFileIsFoundByItsSignatureOkBeforeFailed) {
+  Catalog catalog = Catalog::open(db_file);
+  const ModelId model = catalog.model("ViT-B-32", "sha256:abc", kDim);
+  catalog.commit({model, {indexed("/p/z-ok.jpg", 1, kDim, 5)}, {{"/p/a-failed.jpg", signature_of(5), "bad"}}, {}});
+
+  const auto found = catalog.file_with_signature(signature_of(5));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->path, "/p/z-ok.jpg") << "an ok file is preferred to a failed one";
+  EXPECT_EQ(found->hash, hash_of(1));
+
+  // Same device and inode, but the file changed (size or mtime): not the same file.
+  StatSignature changed = signature_of(5);
+  changed.mtime_ns += 1;
+  EXPECT_FALSE(catalog.file_with_signature(changed));
+  changed = signature_of(5);
+  changed.size += 1;
+  EXPECT_FALSE(catalog.file_with_signature(changed));
+  EXPECT_FALSE(catalog.file_with_signature(signature_of(6)));
+  EXPECT_TRUE(catalog.open_reader().file_with_signature(signature_of(5))) << "readers see it too";
+}
+
+// A catalogue written by the previous version (schema 1, as it shipped)
+// gains the (device, inode) index on opening, keeps its rows and finds them.
+TEST_F(CatalogTest, ACatalogueOfThePreviousVersionIsMigratedAndKeepsItsFiles) {
+  {
+    SQLite::Database db(db_file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    catalog_schema::configure_connection(db, true);
+    catalog_schema::migrate(db, db_file, 1);
+    const ContentHash hash = hash_of(3);
+    db.exec("INSERT INTO contents VALUES (" + std::to_string(vector_id_for(hash)) + ", '" + hash.hex() + "', 4099)");
+    db.exec("INSERT INTO files VALUES ('/p/old.jpg', 1, 1003, 4099, 1700000000000000003, 'ok', " +
+            std::to_string(vector_id_for(hash)) + ", NULL)");
+    db.exec("UPDATE catalog SET generation = 7");
+  }
+  ASSERT_EQ(sql_text(db_file, "PRAGMA user_version"), "1");
+  ASSERT_EQ(sql_text(db_file, "SELECT count(*) FROM sqlite_master WHERE name = 'files_by_inode'"), "0");
+
+  {
+    Catalog catalog = Catalog::open(db_file);
+    EXPECT_EQ(catalog.generation(), 7u);
+    EXPECT_EQ(catalog.file("/p/old.jpg")->hash, hash_of(3));
+    const auto found = catalog.file_with_signature(signature_of(3));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->path, "/p/old.jpg");
+  }
+  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
+  EXPECT_EQ(Catalog::latest_schema_version(), 2);
+  EXPECT_EQ(sql_text(db_file, "SELECT count(*) FROM sqlite_master WHERE name = 'files_by_inode'"), "1");
+  // The lookup uses the index rather than reading every file row.
+  SQLite::Database db(db_file.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement plan(db,
+                         "EXPLAIN QUERY PLAN SELECT path FROM files WHERE device = 1 AND inode = 2 AND size = 3 "
+                         "AND mtime_ns = 4");
+  std::string details;
+  while (plan.executeStep()) details += plan.getColumn(3).getString() + "\n";
+  EXPECT_NE(details.find("files_by_inode"), std::string::npos) << details;
+  EXPECT_NO_THROW(Catalog::open_read_only(db_file)) << "readers accept the migrated catalogue";
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// The vector store: the vectors of one model's live contents, searched by
+// similarity. It is a cache of the catalogue (the source of truth), kept
+// current by applying what each catalogue commit changed, and saved now and
+// then so a restart need not rebuild it. store/faiss/ holds the embedded
+// implementation (FAISS, in process, with its own file); other backends go
+// behind the same interface, so nothing outside store/ changes with them.
+//
+// The writer's loop:
+//   for each batch: store.apply(catalog.commit(batch));
+//   now and then, and at shutdown: store.checkpoint();
+//
+// Threads: every method may be called from any thread; an implementation
+// lets searches run while it is not applying a commit, and applies a commit
+// without starving behind searches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "store/core/content_id.h"
+
+namespace imgsearchd {
+
+// A model as the catalogue numbers it. 0 is no model (see kNoModel in
+// store/catalog/catalog.h): files are catalogued and hashed, nothing is embedded.
+using ModelId = int64_t;
+
+struct LiveVector {
+  VectorId id = 0;
+  std::vector<float> vector;  // normalised, as stored
+};
+
+// What one catalogue commit changed for the vector store of its model.
+struct VectorChanges {
+  uint64_t generation = 0;              // the catalogue's generation after the commit
+  ModelId model = 0;                    // the commit's model
+  std::vector<LiveVector> became_live;  // add these (sorted by id)
+  std::vector<VectorId> orphaned;       // remove these: no path points at them any more (sorted)
+};
+
+struct SearchHit {
+  VectorId id = 0;
+  float score = 0;  // inner product of normalised vectors: cosine similarity in [-1, 1]
+};
+
+class VectorStore {
+ public:
+  virtual ~VectorStore() = default;
+
+  virtual ModelId model() const = 0;
+  virtual int dim() const = 0;
+  // The catalogue generation the store reflects.
+  virtual uint64_t generation() const = 0;
+  virtual size_t size() const = 0;
+
+  // Applies one commit (removes the orphaned ids, adds those that became
+  // live) and takes its generation. Throws InvalidInput, changing
+  // nothing, if it is for another model or is not the commit right after
+  // generation() (one was missed: the store must be opened again).
+  virtual void apply(const VectorChanges& commit) = 0;
+
+  // The k nearest vectors to `query` (normalised first), best first. Throws
+  // InvalidInput for a query of the wrong dimension, zero or not finite.
+  virtual std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const = 0;
+  virtual bool contains(VectorId id) const = 0;
+  // The stored vector of `id` (for "images like this indexed one").
+  virtual std::optional<std::vector<float>> reconstruct(VectorId id) const = 0;
+
+  // Makes what was applied so far durable where the store keeps it (the
+  // FAISS index saves its file atomically), so a restart loads it instead of
+  // rebuilding. Throws StoreError naming what could not be written.
+  virtual void checkpoint() = 0;
+};
+
+}  // namespace imgsearchd
