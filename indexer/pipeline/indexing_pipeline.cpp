@@ -59,7 +59,7 @@ void check_target(const IndexingTarget& target, const ClipModel* model) {
     throw InvalidInput("an indexing run with a model needs the model's catalogue id and vector store");
   }
   if (model != nullptr && target.store->model() != target.model) {
-    throw std::invalid_argument("the vector store holds model " + std::to_string(target.store->model()) +
+    throw InvalidInput("the vector store holds model " + std::to_string(target.store->model()) +
                                 ", the run indexes model " + std::to_string(target.model));
   }
   if (model == nullptr && (target.model != kNoModel || target.store != nullptr)) {

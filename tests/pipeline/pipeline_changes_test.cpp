@@ -375,14 +375,14 @@ TEST_F(PipelineChangesTest, ATargetThatDoesNotFitTheModelIsRefusedBeforeAnything
   Catalog catalog = Catalog::open(catalog_file());
   const ModelId id = model_id(catalog, model);
   const IndexingOptions options = options_for({});
-  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id}, &model, model.preprocess(), options), std::invalid_argument)
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id}, &model, model.preprocess(), options), InvalidInput)
       << "a model without its vector store";
   VectorIndex other(id + 1, FakeClipModel::kDim);
   EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &other}, &model, model.preprocess(), options),
-               std::invalid_argument)
+               InvalidInput)
       << "the store of another model";
   VectorIndex store(id, FakeClipModel::kDim);
-  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &store}, nullptr, {}, options), std::invalid_argument)
+  EXPECT_THROW(run_indexing(IndexingTarget{catalog, id, &store}, nullptr, {}, options), InvalidInput)
       << "no model, but a model's target";
   EXPECT_EQ(catalog.generation(), 0u) << "nothing was committed";
   EXPECT_EQ(model.images_embedded(), 0u);
