@@ -149,7 +149,7 @@ class WebTestService {
     options.scan.roots = {photos_dir_};
     options.decode_threads = 2;
     options.batch_size = 4;  // several commits: the counts move during the run
-    IndexingTarget target{*writer_, model_, *index_, index_file_};
+    IndexingTarget target{*writer_, model_, index_.get()};
     run_indexing(target, session_->model(), session_->preprocess(), options, [this](const IndexingProgress& p) {
       if (p.phase != IndexingProgress::Phase::indexing) return;
       std::lock_guard<std::mutex> lock(progress_.mutex);
