@@ -23,6 +23,9 @@ void search_by_json(Call& call);          // POST /api/search
 void search_by_upload(Call& call);        // POST /api/search/image
 void similar_images(Call& call);          // GET  /api/images/{id}/similar
 
+// handlers/duplicates.cpp
+void duplicate_images(Call& call);  // GET /api/duplicates
+
 // handlers/images.cpp
 void image_metadata(Call& call);   // GET /api/images/{id}
 void image_file(Call& call);       // GET /api/images/{id}/file

@@ -13,16 +13,26 @@ nlohmann::json search_page_json(const SearchPage& page, const SearchOptions& opt
     const std::optional<ImageInfo> image = info.get(hit.id, hit.paths);
     nlohmann::json result = {{"id", id_text(hit.id)},
                              {"score", hit.score},
+                             {"cosine", hit.cosine},
                              {"path", hit.paths.empty() ? nlohmann::json(nullptr) : nlohmann::json(hit.paths.front())},
                              {"paths", hit.paths}};
     result["width"] = image ? nlohmann::json(image->width) : nlohmann::json(nullptr);
     result["height"] = image ? nlohmann::json(image->height) : nlohmann::json(nullptr);
     result["bytes"] = image ? nlohmann::json(image->bytes) : nlohmann::json(nullptr);
+    nlohmann::json duplicates = nlohmann::json::array();
+    for (const CollapsedHit& duplicate : hit.duplicates) {
+      duplicates.push_back({{"id", id_text(duplicate.id)}, {"similarity", duplicate.similarity},
+                            {"cosine", duplicate.cosine}, {"paths", duplicate.paths}});
+    }
+    result["duplicates"] = std::move(duplicates);
     results.push_back(std::move(result));
   }
   nlohmann::json out = {{"results", std::move(results)}, {"offset", options.offset}, {"took_ms", took_ms}};
   out["next_offset"] = page.next_offset ? nlohmann::json(*page.next_offset) : nlohmann::json(nullptr);
   if (page.excluded) out["excluded"] = id_text(*page.excluded);
+  nlohmann::json excluded_ids = nlohmann::json::array();
+  for (VectorId id : page.excluded_ids) excluded_ids.push_back(id_text(id));
+  out["excluded_ids"] = std::move(excluded_ids);
   return out;
 }
 

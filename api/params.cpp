@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include "store/core/errors.h"
 
@@ -61,8 +62,32 @@ size_t json_count(const nlohmann::json& value, const std::string& name) {
 
 }  // namespace
 
-SearchOptions search_options_from_query(const httplib::Request& request) {
-  SearchOptions options;
+const std::vector<std::string> kSearchOptionNames = {"k",        "offset",    "min_score", "collapse",
+                                                      "diversity", "normalise", "pool"};
+
+namespace {
+
+ScoreNormalisation normalisation_named(const std::string& name) {
+  const std::optional<ScoreNormalisation> normalisation = score_normalisation_from_name(name);
+  if (!normalisation) throw InvalidInput("normalise must be none or minmax, got " + quoted(name));
+  return *normalisation;
+}
+
+// collapse: 0 or null switch it off.
+std::optional<float> collapse_value(float value) { return value == 0 ? std::nullopt : std::optional<float>(value); }
+
+}  // namespace
+
+float number_parameter(const httplib::Request& request, const std::string& name, float fallback) {
+  return request.has_param(name) ? parse_score(request.get_param_value(name), name) : fallback;
+}
+
+SearchOptions search_options_from_query(const httplib::Request& request, const SearchOptions& defaults) {
+  SearchOptions options = defaults;
+  if (request.has_param("collapse")) options.rerank.collapse = collapse_value(number_parameter(request, "collapse", 0));
+  if (request.has_param("diversity")) options.rerank.diversity = number_parameter(request, "diversity", 0);
+  if (request.has_param("normalise")) options.rerank.normalise = normalisation_named(request.get_param_value("normalise"));
+  if (request.has_param("pool")) options.pool = parse_count(request.get_param_value("pool"), "pool");
   if (request.has_param("k")) options.k = parse_count(request.get_param_value("k"), "k");
   if (request.has_param("offset")) options.offset = parse_count(request.get_param_value("offset"), "offset");
   if (request.has_param("min_score"))
@@ -71,8 +96,22 @@ SearchOptions search_options_from_query(const httplib::Request& request) {
   return options;
 }
 
-SearchOptions search_options_from_json(const nlohmann::json& body) {
-  SearchOptions options;
+SearchOptions search_options_from_json(const nlohmann::json& body, const SearchOptions& defaults) {
+  SearchOptions options = defaults;
+  if (body.contains("collapse")) {
+    const nlohmann::json& value = body["collapse"];
+    if (!value.is_null() && !value.is_number()) throw InvalidInput("collapse must be a number or null, got " + value.dump());
+    options.rerank.collapse = value.is_null() ? std::nullopt : collapse_value(value.get<float>());
+  }
+  if (body.contains("diversity")) {
+    if (!body["diversity"].is_number()) throw InvalidInput("diversity must be a number, got " + body["diversity"].dump());
+    options.rerank.diversity = body["diversity"].get<float>();
+  }
+  if (body.contains("normalise")) {
+    if (!body["normalise"].is_string()) throw InvalidInput("normalise must be none or minmax, got " + body["normalise"].dump());
+    options.rerank.normalise = normalisation_named(body["normalise"].get<std::string>());
+  }
+  if (body.contains("pool")) options.pool = json_count(body["pool"], "pool");
   if (body.contains("k")) options.k = json_count(body["k"], "k");
   if (body.contains("offset")) options.offset = json_count(body["offset"], "offset");
   if (body.contains("min_score")) {

@@ -19,10 +19,17 @@ constexpr size_t kMaxQueryTextBytes = 2000;  // CLIP reads 77 tokens; this is fa
 // An image id as search results give it: decimal digits, 63 bits.
 VectorId parse_image_id(const std::string& text);
 
-// k, offset and min_score from the query string (defaults where absent).
-SearchOptions search_options_from_query(const httplib::Request& request);
-// k, offset and min_score from a JSON object (defaults where absent).
-SearchOptions search_options_from_json(const nlohmann::json& body);
+// The query-string parameters and JSON keys every search takes.
+extern const std::vector<std::string> kSearchOptionNames;  // k, offset, min_score, collapse, diversity, normalise, pool
+
+// k, offset, min_score and the rerank options (collapse, diversity,
+// normalise, pool) from the query string; `defaults` where absent.
+SearchOptions search_options_from_query(const httplib::Request& request, const SearchOptions& defaults = {});
+// The same from a JSON object.
+SearchOptions search_options_from_json(const nlohmann::json& body, const SearchOptions& defaults = {});
+
+// A number from the query string, or `fallback` when absent.
+float number_parameter(const httplib::Request& request, const std::string& name, float fallback);
 
 // Refuses query-string parameters other than `known`.
 void check_query_parameters(const httplib::Request& request, const std::vector<std::string>& known);

@@ -13,6 +13,7 @@ const std::vector<Route>& route_table() {
       {"GET",  "/api/images/{id}/file",           image_file,              true},
       {"GET",  "/api/images/{id}/thumbnail",      image_thumbnail,         true},
       {"GET",  "/api/images/{id}/similar",        similar_images,          true},
+      {"GET",  "/api/duplicates",                 duplicate_images,        true},
       {"GET",  "/api/status",                     service_status,          true},
       {"POST", "/api/rescan",                     rescan,                  true},
       {"GET",  "/health",                         health,                  false},

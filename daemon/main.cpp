@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   register_search_commands(app, context);
   register_status_command(app, context);
   register_serve_command(app, context);
+  register_duplicates_command(app, context);
+  register_eval_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -35,5 +35,7 @@ void register_index_command(CLI::App& app, AppContext& context);   // daemon/cmd
 void register_search_commands(CLI::App& app, AppContext& context); // daemon/cmd_search.cpp: search, similar
 void register_status_command(CLI::App& app, AppContext& context);  // daemon/cmd_status.cpp
 void register_serve_command(CLI::App& app, AppContext& context);   // daemon/cmd_serve.cpp
+void register_duplicates_command(CLI::App& app, AppContext& context);  // daemon/cmd_duplicates.cpp
+void register_eval_command(CLI::App& app, AppContext& context);        // daemon/cmd_eval.cpp: eval, eval convert-coco
 
 }  // namespace imgsearchd

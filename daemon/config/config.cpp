@@ -92,6 +92,7 @@ class Section {
   static std::string type_name(const T&) {
     if constexpr (std::is_same_v<T, bool>) return "true or false";
     if constexpr (std::is_integral_v<T>) return "a whole number";
+    if constexpr (std::is_floating_point_v<T>) return "a number";
     if constexpr (std::is_same_v<T, std::string>) return "a text";
     return "a list of texts";
   }
@@ -301,6 +302,18 @@ Config load_config(const std::filesystem::path& file) {
   api.read("max_body_bytes", config.api.max_body_bytes);
   api.read<int>("threads", config.api.threads, at_least(1));
   api.reject_unknown_keys();
+  Section search = top.child("search");
+  search.read<int>("pool", config.search.pool, [](const int& v) {
+    return v >= 1 && v <= 10000 ? std::string() : "must be between 1 and 10000, got " + std::to_string(v);
+  });
+  search.read<double>("collapse", config.search.collapse, [](const double& v) {
+    return v >= 0 && v <= 1 ? std::string() : "must be 0 (off) or a similarity up to 1, got " + std::to_string(v);
+  });
+  search.read<double>("diversity", config.search.diversity, [](const double& v) {
+    return v >= 0 && v <= 1 ? std::string() : "must be between 0 and 1, got " + std::to_string(v);
+  });
+  search.read<std::string>("normalise", config.search.normalise, one_of({"none", "minmax"}));
+  search.reject_unknown_keys();
 
   Section log = top.child("log");
   log.read<std::string>("level", config.log.level, one_of({"trace", "debug", "info", "warn", "error"}));

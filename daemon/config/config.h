@@ -90,6 +90,13 @@ struct Config {
     int threads = 4;                        // requests answered at once
   } api;
 
+  // Defaults for every search (CLI flags and API fields override them).
+  struct Search {
+    int pool = 200;                  // candidates reranked when collapse, diversity or normalise is on
+    double collapse = 0;             // near-duplicate collapsing similarity, (0, 1]; 0 = off
+    double diversity = 0;            // maximal-marginal-relevance weight, 0 (relevance) .. 1
+    std::string normalise = "none";  // score normalisation: none, minmax
+  } search;
 
   struct Log {
     std::string level = "info";          // trace, debug, info, warn, error

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 #include <utility>
 
 #include "indexer/image/image_loader.h"
@@ -30,6 +31,11 @@ void check_search_options(const SearchOptions& options, const SearchOptionNames&
   if (!std::isfinite(options.min_score)) {
     throw InvalidInput(std::string(names.min_score) + " must be a number");
   }
+  if (options.pool < 1 || options.pool > kMaxRerankPool) {
+    throw InvalidInput(std::string(names.pool) + " must be between 1 and " + std::to_string(kMaxRerankPool) +
+                       ", got " + std::to_string(options.pool));
+  }
+  check_rerank_options(options.rerank, names.collapse, names.diversity);
 }
 
 bool looks_like_image_id(const std::string& text) {
@@ -153,49 +159,92 @@ std::vector<float> QueryEngine::text_embedding(const std::string& text) {
 
 std::vector<std::string> QueryEngine::paths_of(VectorId id) { return readers_->borrow()->paths_of(id); }
 
+namespace {
+
+bool is_excluded(VectorId id, const std::vector<VectorId>& exclude) {
+  return std::find(exclude.begin(), exclude.end(), id) != exclude.end();
+}
+
+}  // namespace
+
 SearchPage QueryEngine::page_of(const std::vector<float>& query, const SearchOptions& options,
-                                std::optional<VectorId> exclude) {
+                                const std::vector<VectorId>& exclude) {
   check_search_options(options);
   if (query.size() != static_cast<size_t>(index_.dim())) {
     throw InvalidInput("the query embedding has " + std::to_string(query.size()) + " values; the model's have " +
                        std::to_string(index_.dim()));
   }
+  if (options.rerank.active()) return reranked_page_of(query, options, exclude);
   // One more than the page tells whether another page follows.
-  const size_t wanted = options.offset + options.k + 1 + (exclude ? 1 : 0);
+  const size_t wanted = options.offset + options.k + 1 + exclude.size();
   std::vector<SearchHit> hits = index_.search(query, wanted);
-  if (exclude) {
-    hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const SearchHit& hit) { return hit.id == *exclude; }),
-               hits.end());
-  }
+  hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const SearchHit& hit) { return is_excluded(hit.id, exclude); }),
+             hits.end());
   // Hits come best first, so those under min_score are all at the end.
   hits.erase(std::remove_if(hits.begin(), hits.end(),
                             [&](const SearchHit& hit) { return hit.score < options.min_score; }),
              hits.end());
   SearchPage page;
-  page.excluded = exclude;
+  if (!exclude.empty()) page.excluded = exclude.front();
+  page.excluded_ids = exclude;
   const ReaderPool::Lease reader = readers_->borrow();
   for (size_t i = options.offset; i < hits.size() && page.hits.size() < options.k; ++i) {
-    page.hits.push_back(Hit{hits[i].id, hits[i].score, reader->paths_of(hits[i].id)});
+    page.hits.push_back(Hit{hits[i].id, hits[i].score, reader->paths_of(hits[i].id), hits[i].score, {}});
   }
   if (hits.size() > options.offset + options.k) page.next_offset = options.offset + options.k;
   return page;
 }
 
+// The pool is the nearest max(pool, k) candidates whatever the offset, so
+// every page is cut from the same reranked list.
+SearchPage QueryEngine::reranked_page_of(const std::vector<float>& query, const SearchOptions& options,
+                                         const std::vector<VectorId>& exclude) {
+  const size_t pool_size = std::max(options.pool, options.k);
+  std::vector<SearchHit> hits = index_.search(query, pool_size + exclude.size());
+  std::vector<Candidate> pool;
+  pool.reserve(pool_size);
+  for (const SearchHit& hit : hits) {
+    if (pool.size() == pool_size || hit.score < options.min_score) break;
+    if (is_excluded(hit.id, exclude)) continue;
+    std::optional<std::vector<float>> vector = index_.reconstruct(hit.id);
+    if (!vector) continue;  // removed since the search
+    pool.push_back(Candidate{hit.id, hit.score, std::move(*vector)});
+  }
+  const std::vector<RankedCandidate> ranked = rerank(pool, options.rerank, options.offset + options.k);
+
+  SearchPage page;
+  if (!exclude.empty()) page.excluded = exclude.front();
+  page.excluded_ids = exclude;
+  const ReaderPool::Lease reader = readers_->borrow();
+  for (size_t i = options.offset; i < ranked.size() && page.hits.size() < options.k; ++i) {
+    const Candidate& chosen = pool[ranked[i].candidate];
+    Hit hit{chosen.id, ranked[i].score, reader->paths_of(chosen.id), chosen.cosine, {}};
+    for (const CollapsedMember& member : ranked[i].members) {
+      const Candidate& duplicate = pool[member.candidate];
+      hit.duplicates.push_back(
+          CollapsedHit{duplicate.id, member.similarity, duplicate.cosine, reader->paths_of(duplicate.id)});
+    }
+    page.hits.push_back(std::move(hit));
+  }
+  if (ranked.size() > options.offset + options.k) page.next_offset = options.offset + options.k;
+  return page;
+}
+
 SearchPage QueryEngine::by_text(const std::string& text, const SearchOptions& options) {
   check_search_options(options);
-  return page_of(text_embedding(text), options, std::nullopt);
+  return page_of(text_embedding(text), options, {});
 }
 
 SearchPage QueryEngine::by_embedding(const std::vector<float>& embedding, const SearchOptions& options,
                                      std::optional<VectorId> exclude) {
-  return page_of(embedding, options, exclude);
+  return page_of(embedding, options, exclude ? std::vector<VectorId>{*exclude} : std::vector<VectorId>{});
 }
 
 SearchPage QueryEngine::by_id(VectorId id, const SearchOptions& options) {
   check_search_options(options);
   std::optional<std::vector<float>> vector = index_.reconstruct(id);
   if (!vector) throw NotFound("no indexed image has the id " + std::to_string(id));
-  return page_of(*vector, options, id);
+  return page_of(*vector, options, {id});
 }
 
 // The embedding of an image given as bytes whose content id is `id`: the
@@ -214,19 +263,86 @@ SearchPage QueryEngine::by_image_bytes(const void* data, size_t size, const std:
   check_search_options(options);
   if (size == 0) throw InvalidInput(name + " is empty: an image is needed");
   const VectorId id = vector_id_for(hash_bytes(data, size));
-  return page_of(image_embedding(id, data, size, name), options, id);
+  return page_of(image_embedding(id, data, size, name), options, {id});
 }
 
-SearchPage QueryEngine::by_image_file(const fs::path& file, const SearchOptions& options) {
-  check_search_options(options);
+std::pair<VectorId, std::vector<float>> QueryEngine::file_embedding(const fs::path& file) {
   const std::string path = fs::absolute(file).lexically_normal().string();
   if (std::optional<VectorId> id = readers_->borrow()->vector_id_of(path)) {
-    if (std::optional<std::vector<float>> vector = index_.reconstruct(*id)) return page_of(*vector, options, *id);
+    if (std::optional<std::vector<float>> vector = index_.reconstruct(*id)) return {*id, std::move(*vector)};
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw NotFound(file.string() + " is neither an indexed id nor a readable image file");
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return by_image_bytes(bytes.data(), bytes.size(), file.string(), options);
+  if (bytes.empty()) throw InvalidInput(file.string() + " is empty: an image is needed");
+  const VectorId id = vector_id_for(hash_bytes(bytes.data(), bytes.size()));
+  return {id, image_embedding(id, bytes.data(), bytes.size(), file.string())};
+}
+
+SearchPage QueryEngine::by_image_file(const fs::path& file, const SearchOptions& options) {
+  check_search_options(options);
+  auto [id, vector] = file_embedding(file);
+  return page_of(vector, options, {id});
+}
+
+namespace {
+
+// Scales to unit length; false for a zero or non-finite vector.
+bool normalise(std::vector<float>& vector) {
+  double sum = 0;
+  for (float value : vector) sum += static_cast<double>(value) * value;
+  if (!std::isfinite(sum) || sum <= 1e-12) return false;
+  const double norm = std::sqrt(sum);
+  for (float& value : vector) value = static_cast<float>(value / norm);
+  return true;
+}
+
+}  // namespace
+
+QueryEngine::CombinedQuery QueryEngine::combine_terms(const std::vector<QueryTerm>& terms) {
+  check_query_terms(terms);
+  CombinedQuery combined;
+  combined.vector.assign(static_cast<size_t>(index_.dim()), 0.0f);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const QueryTerm& term = terms[i];
+    std::vector<float> embedding;
+    std::optional<VectorId> image;
+    switch (term.kind) {
+      case QueryTerm::Kind::text: embedding = text_embedding(term.text); break;
+      case QueryTerm::Kind::id: {
+        std::optional<std::vector<float>> vector = index_.reconstruct(term.id);
+        if (!vector) throw NotFound("no indexed image has the id " + std::to_string(term.id));
+        embedding = std::move(*vector);
+        image = term.id;
+        break;
+      }
+      case QueryTerm::Kind::image_file: std::tie(image, embedding) = file_embedding(term.file); break;
+      case QueryTerm::Kind::image_bytes: {
+        const std::string name = term.text.empty() ? "the uploaded image" : term.text;
+        if (term.bytes.empty()) throw InvalidInput(name + " is empty: an image is needed");
+        image = vector_id_for(hash_bytes(term.bytes.data(), term.bytes.size()));
+        embedding = image_embedding(*image, term.bytes.data(), term.bytes.size(), name);
+        break;
+      }
+    }
+    IMGSEARCHD_CHECK(embedding.size() == combined.vector.size(), "a term's embedding has the wrong dimension");
+    if (!normalise(embedding)) throw InvalidInput("query term " + std::to_string(i + 1) + " has a zero embedding");
+    for (size_t j = 0; j < embedding.size(); ++j) combined.vector[j] += term.weight * embedding[j];
+    if (image && index_.contains(*image) && !is_excluded(*image, combined.indexed_images)) {
+      combined.indexed_images.push_back(*image);
+    }
+  }
+  if (!normalise(combined.vector)) {
+    throw InvalidInput("the query terms cancel out: their weighted sum is zero; change a weight or a term");
+  }
+  return combined;
+}
+
+SearchPage QueryEngine::by_terms(const std::vector<QueryTerm>& terms, const SearchOptions& options,
+                                 bool exclude_term_images) {
+  check_search_options(options);
+  CombinedQuery combined = combine_terms(terms);
+  return page_of(combined.vector, options, exclude_term_images ? combined.indexed_images : std::vector<VectorId>{});
 }
 
 }  // namespace imgsearchd

@@ -18,8 +18,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "indexer/search/query_terms.h"
+#include "indexer/search/reranker.h"
 #include "store/catalog/catalog.h"
 #include "store/core/content_id.h"
 #include "indexer/search/text_embedding_cache.h"
@@ -32,11 +35,20 @@ class ModelSession;
 // Limits every front end applies the same way.
 constexpr size_t kMaxResultsPerPage = 1000;  // k
 constexpr size_t kMaxResultOffset = 100'000;  // offset
+constexpr size_t kDefaultRerankPool = 200;    // pool
+constexpr size_t kMaxRerankPool = 10'000;     // pool
 
 struct SearchOptions {
   size_t k = 10;            // hits per page, 1 .. kMaxResultsPerPage
   size_t offset = 0;        // hits to skip first (paging), 0 .. kMaxResultOffset
   float min_score = -1.0f;  // leave out hits scoring below this (cosine similarity, -1 .. 1)
+  // Collapsing, diversity, score normalisation (indexer/search/reranker.h).
+  // When any is on, the nearest max(pool, k) candidates (those at or above
+  // min_score, exclusions left out) are reranked and the pages are cut from
+  // that one list: page 2 follows page 1 exactly, and the list ends with
+  // the pool. With none on, results page on as deep as the index goes.
+  RerankOptions rerank;
+  size_t pool = kDefaultRerankPool;  // 1 .. kMaxRerankPool
 };
 
 // What each front end calls the options in its messages ("-k" on the
@@ -45,16 +57,29 @@ struct SearchOptionNames {
   const char* k = "k";
   const char* offset = "offset";
   const char* min_score = "min_score";
+  const char* collapse = "collapse";
+  const char* diversity = "diversity";
+  const char* pool = "pool";
 };
 
 // Throws InvalidInput naming the parameter when an option is out of range
 // (min_score need only be a number: above 1 simply matches nothing).
 void check_search_options(const SearchOptions& options, const SearchOptionNames& names = {});
 
+// A near-duplicate collapsed under a hit.
+struct CollapsedHit {
+  VectorId id = 0;
+  float similarity = 0;            // cosine similarity to the hit it is listed under
+  float cosine = 0;                // its own similarity to the query
+  std::vector<std::string> paths;  // sorted
+};
+
 struct Hit {
   VectorId id = 0;
-  float score = 0;                 // cosine similarity
+  float score = 0;                 // the cosine similarity, normalised when asked (SearchOptions::rerank)
   std::vector<std::string> paths;  // every indexed copy, sorted; empty if the last one went meanwhile
+  float cosine = 0;                // the raw cosine similarity to the query, always
+  std::vector<CollapsedHit> duplicates;  // near-duplicates collapsed under this hit (collapse on)
 };
 
 struct SearchPage {
@@ -63,6 +88,8 @@ struct SearchPage {
   std::optional<size_t> next_offset;
   // The query image's own id, left out of the hits (image queries).
   std::optional<VectorId> excluded;
+  // Every id left out: the query image, or the indexed images used as terms.
+  std::vector<VectorId> excluded_ids;
 };
 
 // The vector index a query uses when no service shares its own: the data
@@ -94,6 +121,8 @@ class QueryEngine {
   QueryEngine& operator=(const QueryEngine&) = delete;
 
   ModelId model() const;
+  // The vector index it searches (for the near-duplicate finder).
+  const VectorStore& index() const { return index_; }
 
   // Text -> images.
   SearchPage by_text(const std::string& text, const SearchOptions& options);
@@ -109,6 +138,19 @@ class QueryEngine {
   SearchPage by_image_bytes(const void* data, size_t size, const std::string& name, const SearchOptions& options);
   // Images like a file: an indexed path, or any image file. Left out like by_image_bytes.
   SearchPage by_image_file(const std::filesystem::path& file, const SearchOptions& options);
+  // Weighted terms combined in embedding space (indexer/search/query_terms.h).
+  // Indexed images used as terms (ids, or files and uploads whose content is
+  // indexed) are left out of the results unless `exclude_term_images` is
+  // false. Throws InvalidInput for bad terms or terms that cancel out,
+  // NotFound for an unknown id or a missing file.
+  SearchPage by_terms(const std::vector<QueryTerm>& terms, const SearchOptions& options,
+                      bool exclude_term_images = true);
+  // The normalised query vector of `terms`, with the indexed images among them.
+  struct CombinedQuery {
+    std::vector<float> vector;
+    std::vector<VectorId> indexed_images;
+  };
+  CombinedQuery combine_terms(const std::vector<QueryTerm>& terms);
 
   // The normalised embedding of a text (for callers that combine vectors),
   // from the LRU cache of recent texts when it is there.
@@ -121,8 +163,13 @@ class QueryEngine {
 
  private:
   class ReaderPool;
-  SearchPage page_of(const std::vector<float>& query, const SearchOptions& options, std::optional<VectorId> exclude);
+  SearchPage page_of(const std::vector<float>& query, const SearchOptions& options,
+                     const std::vector<VectorId>& exclude);
+  SearchPage reranked_page_of(const std::vector<float>& query, const SearchOptions& options,
+                              const std::vector<VectorId>& exclude);
   std::vector<float> image_embedding(VectorId id, const void* data, size_t size, const std::string& name);
+  // The content id and embedding of an image file: an indexed path, or any image file.
+  std::pair<VectorId, std::vector<float>> file_embedding(const std::filesystem::path& file);
 
   const VectorStore& index_;
   ModelSession& session_;

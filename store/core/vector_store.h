@@ -64,9 +64,15 @@ class VectorStore {
   // The k nearest vectors to `query` (normalised first), best first. Throws
   // InvalidInput for a query of the wrong dimension, zero or not finite.
   virtual std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const = 0;
+  // Every stored vector scoring at least `min_score` against each of the
+  // `queries` (n * dim() values, each normalised first): one list per query,
+  // best first (equal scores by id), the queries run as one batch.
+  virtual std::vector<std::vector<SearchHit>> range_search(const std::vector<float>& queries,
+                                                           float min_score) const = 0;
   virtual bool contains(VectorId id) const = 0;
   // The stored vector of `id` (for "images like this indexed one").
   virtual std::optional<std::vector<float>> reconstruct(VectorId id) const = 0;
+  virtual std::vector<VectorId> ids() const = 0;  // sorted
 
   // Makes what was applied so far durable where the store keeps it (the
   // FAISS index saves its file atomically), so a restart loads it instead of

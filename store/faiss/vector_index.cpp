@@ -2,10 +2,13 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/IDSelector.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -273,6 +276,42 @@ std::vector<SearchHit> VectorIndex::search(const std::vector<float>& query, size
     if (labels[i] >= 0) hits.push_back({labels[i], scores[i]});
   }
   return hits;
+}
+
+std::vector<std::vector<SearchHit>> VectorIndex::range_search(const std::vector<float>& queries,
+                                                             float min_score) const {
+  const auto dim = static_cast<size_t>(impl_->dim);
+  if (queries.size() % dim != 0) {
+    throw std::invalid_argument("the range search queries have " + std::to_string(queries.size()) +
+                                " values, not a multiple of the dimension " + std::to_string(dim));
+  }
+  if (!std::isfinite(min_score)) throw std::invalid_argument("the range search threshold is not a number");
+  const size_t n = queries.size() / dim;
+  std::vector<float> normalised = queries;
+  for (size_t i = 0; i < n; ++i) {
+    if (!normalise_l2(&normalised[i * dim], dim)) {
+      throw std::invalid_argument("range search query " + std::to_string(i) + " is zero or not finite");
+    }
+  }
+  std::vector<std::vector<SearchHit>> found(n);
+  if (n == 0) return found;
+  // FAISS keeps inner products strictly above the radius; "at least" is
+  // the float just below.
+  const float radius = std::nextafter(min_score, -std::numeric_limits<float>::infinity());
+  faiss::RangeSearchResult result(static_cast<FaissId>(n));
+  {
+    std::shared_lock lock(impl_->mutex);
+    if (impl_->index->ntotal == 0) return found;
+    impl_->index->range_search(static_cast<FaissId>(n), normalised.data(), radius, &result);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<SearchHit>& hits = found[i];
+    for (size_t j = result.lims[i]; j < result.lims[i + 1]; ++j) hits.push_back({result.labels[j], result.distances[j]});
+    std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+      return a.score != b.score ? a.score > b.score : a.id < b.id;
+    });
+  }
+  return found;
 }
 
 bool VectorIndex::contains(VectorId id) const {

@@ -86,10 +86,16 @@ class VectorIndex final : public VectorStore {
 
   // The k nearest vectors to `query` (normalised first), best first.
   std::vector<SearchHit> search(const std::vector<float>& query, size_t k) const override;
+  // Every stored vector scoring at least `min_score` against each of the
+  // `queries` (n * dim() values, each normalised first): one list per query,
+  // best first (equal scores by id). The queries run as one batch, so a
+  // caller with many (near-duplicate finding) pays one matrix product per
+  // batch rather than a search per query.
+  std::vector<std::vector<SearchHit>> range_search(const std::vector<float>& queries, float min_score) const override;
   bool contains(VectorId id) const override;
   // The stored vector of `id` (for "images like this indexed one").
   std::optional<std::vector<float>> reconstruct(VectorId id) const override;
-  std::vector<VectorId> ids() const;  // sorted
+  std::vector<VectorId> ids() const override;  // sorted
 
   // Writes the index with its generation, model and catalogue id atomically:
   // a temporary file, fsync, rename over `file`, fsync of the folder. A

@@ -58,7 +58,9 @@ TEST_F(SearchRoutesTest, TextSearchAnswersHitsWithStringIdsPathsAndSizes) {
     previous = score;
   }
   // The same answer as the engine gives directly.
-  const SearchPage direct = engine_->by_text("a dog on a beach", {5, 0, -1.0f});
+  SearchOptions five;
+  five.k = 5;
+  const SearchPage direct = engine_->by_text("a dog on a beach", five);
   for (size_t i = 0; i < direct.hits.size(); ++i) EXPECT_EQ(page["results"][i]["id"], std::to_string(direct.hits[i].id));
 }
 

@@ -64,6 +64,10 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.api.cors_origins, defaults.api.cors_origins);
   EXPECT_EQ(example.api.max_body_bytes, defaults.api.max_body_bytes);
   EXPECT_EQ(example.api.threads, defaults.api.threads);
+  EXPECT_EQ(example.search.pool, defaults.search.pool);
+  EXPECT_EQ(example.search.collapse, defaults.search.collapse);
+  EXPECT_EQ(example.search.diversity, defaults.search.diversity);
+  EXPECT_EQ(example.search.normalise, defaults.search.normalise);
 }
 
 TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
@@ -161,4 +165,21 @@ TEST(Config, BrokenYamlAndMissingFileAreNamed) {
   EXPECT_NE(error_of(write_config("broken.yaml", "model: [unclosed\n")).find("not valid YAML"), std::string::npos);
   std::string missing = error_of("/nonexistent/imgsearchd.yaml");
   EXPECT_NE(missing.find("/nonexistent/imgsearchd.yaml: cannot read"), std::string::npos) << missing;
+}
+
+TEST(Config, SearchDefaultsAreReadAndCheckedByKey) {
+  const Config c = load_config(write_config("search.yaml", "search:\n  pool: 50\n  collapse: 0.94\n"
+                                                           "  diversity: 0.25\n  normalise: minmax\n"));
+  EXPECT_EQ(c.search.pool, 50);
+  EXPECT_DOUBLE_EQ(c.search.collapse, 0.94);
+  EXPECT_DOUBLE_EQ(c.search.diversity, 0.25);
+  EXPECT_EQ(c.search.normalise, "minmax");
+  EXPECT_NE(error_of(write_config("s1.yaml", "search:\n  pool: 0\n")).find("'search.pool' must be between 1 and 10000"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("s2.yaml", "search:\n  collapse: 1.5\n")).find("'search.collapse'"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("s3.yaml", "search:\n  diversity: lots\n")).find("'search.diversity' has the wrong type (a number"),
+            std::string::npos);
+  EXPECT_NE(error_of(write_config("s4.yaml", "search:\n  normalise: zscore\n")).find("must be one of minmax, none"),
+            std::string::npos);
 }
