@@ -179,9 +179,10 @@ TEST_F(SearchRoutesTest, MalformedJsonAndWrongTypesAre400) {
 
 TEST_F(SearchRoutesTest, ExactlyOneQueryKind) {
   start_server();
-  expect_error(post_json({{"k", 3}}), 400, "invalid_request", "give one of text, image (base64), id or embedding");
+  expect_error(post_json({{"k", 3}}), 400, "invalid_request", "give one of text, image (base64), id, embedding or terms");
   expect_error(post_json({{"text", "cat"}, {"id", "12"}}), 400, "invalid_request", "got text and id");
   expect_error(post_json({{"image", "AAAA"}, {"embedding", {1.0}}}), 400, "invalid_request", "got image and embedding");
+  expect_error(post_json({{"text", "cat"}, {"terms", {{{"text", "dog"}}}}}), 400, "invalid_request", "got text and terms");
   expect_error(client().Get("/api/search?k=3"), 400, "invalid_request", "q is required");
 }
 
