@@ -21,7 +21,7 @@
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/session/model_session.h"
-#include "indexing_test_util.h"
+#include "tests/support/photos.h"
 #include "store/catalog/catalog.h"
 #include "store/core/errors.h"
 #include "store/data/data_dir.h"
@@ -56,7 +56,7 @@ class ApiTest : public ::testing::Test {
     service_.roots = {photos_dir_.string()};
 
     ModelSessionOptions session_options;
-    session_options.model = API_TEST_MODEL;
+    session_options.model = indexing_model(1).string();
     session_options.runtime.threads = 1;
     session_ = std::make_unique<ModelSession>(session_options);
     writer_ = std::make_unique<Catalog>(Catalog::open(catalog_path(data_dir_)));

@@ -13,6 +13,7 @@
 #include "api/server.h"
 #include "indexer/search/text_embedding_cache.h"
 #include "store/core/errors.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 namespace {
@@ -97,8 +98,7 @@ TEST(Access, ListenAddresses) {
 }
 
 TEST(Access, TokenFromTheConfigOrAFile) {
-  const std::filesystem::path dir = std::filesystem::path(IMGSEARCHD_TEST_WORK_DIR) / "api-unit";
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = test::fresh_dir("api");
   std::ofstream(dir / "token") << "  0123456789abcdef0123\n";
   std::ofstream(dir / "empty") << "\n";
   EXPECT_EQ(load_api_token("", ""), "");

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "indexer/model/blas_check.h"
+#include "tests/support/process.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 namespace {
@@ -130,16 +132,14 @@ TEST(BlasProductCheck, LoadedOpenBlasPasses) {
 // The real binary, one model load, its stderr.
 const fs::path kModel = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "model" / "small" / "openai" / "model.pt";
 
-std::string blas_log_line(const std::string& environment) {
-  const std::string command = "env -u OPENBLAS_CORETYPE -u IMGSEARCHD_BLAS_REEXEC " + environment + " " +
-                              IMGSEARCHD_BINARY + " embed -m " + kModel.string() + " -t 'a dog' 2>&1 >/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::string out;
-  std::array<char, 4096> buffer;
-  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "command failed: " + command + "\n" + out;
+// `environment`: NAME=value settings, on top of the test's own environment
+// less OPENBLAS_CORETYPE and IMGSEARCHD_BLAS_REEXEC.
+std::string blas_log_line(const std::vector<std::string>& environment) {
+  const std::vector<std::string> args = {"embed", "-m", kModel.string(), "-t", "a dog"};
+  const test::CommandResult run =
+      test::run_imgsearchd(args, test::fresh_dir("blas"), {environment, {"OPENBLAS_CORETYPE", "IMGSEARCHD_BLAS_REEXEC"}});
+  const std::string& out = run.err;
+  if (run.exit_code != 0) return "command failed: imgsearchd embed (exit " + std::to_string(run.exit_code) + ")\n" + out;
   const size_t at = out.find("model: BLAS ");
   if (at == std::string::npos) return "no BLAS line in: " + out;
   return out.substr(at, out.find('\n', at) - at);
@@ -148,7 +148,7 @@ std::string blas_log_line(const std::string& environment) {
 TEST(BlasKernelSelection, BinaryLeavesTheUsersCoreAlone) {
   // Prescott (SSE3) is weaker than anything an x86-64 CPU with AVX supports:
   // without the user's say-so imgsearchd would replace it.
-  const std::string line = blas_log_line("OPENBLAS_CORETYPE=Prescott");
+  const std::string line = blas_log_line({"OPENBLAS_CORETYPE=Prescott"});
   EXPECT_NE(line.find("running Prescott, set by the user (OPENBLAS_CORETYPE=Prescott)"), std::string::npos) << line;
   EXPECT_NE(line.find("start-up product check passed"), std::string::npos) << line;
 }
@@ -156,7 +156,7 @@ TEST(BlasKernelSelection, BinaryLeavesTheUsersCoreAlone) {
 TEST(BlasKernelSelection, BinaryRunsTheBestKernelsTheCpuSupports) {
   const BlasKernelReport& here = blas_kernel_report();
   ASSERT_FALSE(here.running.empty()) << "no OpenBLAS under libtorch";
-  const std::string line = blas_log_line("");
+  const std::string line = blas_log_line({});
   const std::string best = here.best_core.empty() ? here.running : here.best_core;
   // Either OpenBLAS found the best core by itself or imgsearchd set it.
   const size_t running = line.find("running ");
@@ -172,7 +172,7 @@ TEST(BlasKernelSelection, ReexecutedProcessReportsWhatImgsearchdChose) {
   // had picked, and checks the product.
   const BlasKernelReport& here = blas_kernel_report();
   ASSERT_FALSE(here.running.empty());
-  const std::string line = blas_log_line("OPENBLAS_CORETYPE=" + here.running + " IMGSEARCHD_BLAS_REEXEC=set:Prescott");
+  const std::string line = blas_log_line({"OPENBLAS_CORETYPE=" + here.running, "IMGSEARCHD_BLAS_REEXEC=set:Prescott"});
   EXPECT_NE(line.find("running " + here.running + ", set by imgsearchd, OpenBLAS alone chose Prescott"),
             std::string::npos)
       << line;

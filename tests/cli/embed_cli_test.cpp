@@ -4,14 +4,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <string>
-#include <sys/wait.h>
+#include <vector>
 
 #include "indexer/session/model_session.h"
+#include "tests/support/process.h"
+#include "tests/support/scratch.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,18 +27,11 @@ struct CommandRun {
   std::string out;
 };
 
-// stdout only, unless with_stderr (then both, for checking messages).
-CommandRun run_binary(const std::string& arguments, bool with_stderr = false) {
-  std::string command = std::string(IMGSEARCHD_BINARY) + " " + arguments + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  CommandRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 65536> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+// stdout only, unless with_stderr (then stdout and stderr, for checking messages).
+CommandRun run_binary(const std::vector<std::string>& arguments, bool with_stderr = false) {
+  const imgsearchd::test::CommandResult result =
+      imgsearchd::test::run_imgsearchd(arguments, imgsearchd::test::fresh_dir("cli"));
+  return {result.exit_code, with_stderr ? result.out + result.err : result.out};
 }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
@@ -62,8 +55,8 @@ imgsearchd::ModelSession library_session() {
 }  // namespace
 
 TEST(EmbedCli, ImagesAndTextsMatchTheLibraryInTheOrderGiven) {
-  CommandRun run = run_binary("embed --model '" + kModel.string() + "' --image '" + kPhoto.string() +
-                       "' --text 'a dog on a beach' --text 'a red bicycle'");
+  CommandRun run = run_binary({"embed", "--model", kModel.string(), "--image", kPhoto.string(), "--text",
+                               "a dog on a beach", "--text", "a red bicycle"});
   ASSERT_EQ(run.exit_code, 0) << run.out;
   json out = json::parse(run.out);
   EXPECT_EQ(out["format"], "openai-torchscript");
@@ -93,8 +86,8 @@ TEST(EmbedCli, ImagesAndTextsMatchTheLibraryInTheOrderGiven) {
 }
 
 TEST(EmbedCli, BrokenImageIsReportedInPlaceAndFailsTheRun) {
-  CommandRun run = run_binary("embed --model '" + kModel.string() + "' --image '" + kBroken.string() + "' --image '" +
-                       kPhoto.string() + "'");
+  CommandRun run =
+      run_binary({"embed", "--model", kModel.string(), "--image", kBroken.string(), "--image", kPhoto.string()});
   EXPECT_EQ(run.exit_code, 1);
   json out = json::parse(run.out);
   ASSERT_EQ(out["results"].size(), 2u);
@@ -104,9 +97,9 @@ TEST(EmbedCli, BrokenImageIsReportedInPlaceAndFailsTheRun) {
 }
 
 TEST(EmbedCli, MissingModelAndMissingInputsAreClearErrors) {
-  CommandRun no_input = run_binary("embed --model '" + kModel.string() + "'");
+  CommandRun no_input = run_binary({"embed", "--model", kModel.string()});
   EXPECT_NE(no_input.exit_code, 0);
-  CommandRun missing = run_binary("embed --model /nonexistent/model.pt --text hi", true);
+  CommandRun missing = run_binary({"embed", "--model", "/nonexistent/model.pt", "--text", "hi"}, true);
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("/nonexistent/model.pt"), std::string::npos) << missing.out;
 }

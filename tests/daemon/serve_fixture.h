@@ -5,17 +5,14 @@
 // is for a condition, with a deadline; nothing asserts on elapsed time.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -24,69 +21,45 @@
 
 #include <httplib.h>
 
-#include "cli_runner.h"
-#include "indexing_test_util.h"
+#include "tests/support/files.h"
+#include "tests/support/photos.h"
+#include "tests/support/process.h"
+#include "tests/support/scratch.h"
 #include "store/catalog/catalog.h"
 #include "store/data/data_dir.h"
 
 namespace imgsearchd::test {
 
-inline const fs::path kModelA = INDEXING_MODEL_A;
+inline const fs::path kModelA = indexing_model(1);
 inline const std::chrono::seconds kDeadline{90};
 
-// One running `imgsearchd serve`.
+// One running `imgsearchd serve` (a tests/support Process), its stdout and
+// stderr in one log file, without the test's NOTIFY_SOCKET.
 class ServeProcess {
  public:
-  ServeProcess() = default;
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
   void start(const fs::path& config, const fs::path& log, const std::vector<std::string>& extra_env = {}) {
     log_ = log;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<std::string> argv = imgsearchd_argv(config, {"serve"});
-    std::vector<char*> pointers = c_argv(argv);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      if (std::string(*e).rfind("NOTIFY_SOCKET=", 0) != 0) env.push_back(*e);
-    }
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> env_pointers = c_argv(env);
-    const int spawned = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, pointers.data(), env_pointers.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ASSERT_EQ(spawned, 0) << "cannot start " << argv[0];
+    Process::Options options;
+    options.stdout_file = log;
+    options.stderr_to_stdout = true;
+    options.append = true;
+    options.environment = {extra_env, {"NOTIFY_SOCKET"}};
+    process_ = std::make_unique<Process>(imgsearchd_argv(config, {"serve"}), options);
+    ASSERT_TRUE(process_->running()) << "cannot start " << IMGSEARCHD_BINARY;
   }
 
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
-  void signal(int number) const { ::kill(pid_, number); }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  bool running() const { return process_ && process_->running(); }
+  // Without waiting: true if it has ended.
+  bool ended() { return !process_ || process_->ended(); }
+  void signal(int number) const {
+    if (running()) ::kill(process_->pid(), number);
+  }
   std::string log() const { return read_text(log_); }
 
   // The exit code (128 + signal if killed), or -1 if it is still running
   // at the deadline.
-  int wait_exit(std::chrono::seconds deadline = kDeadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
+  int wait_exit(std::chrono::seconds deadline = kDeadline) { return process_ ? process_->wait_for(deadline) : -1; }
 
   // SIGTERM, then the exit code.
   int stop() {
@@ -95,7 +68,7 @@ class ServeProcess {
   }
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<Process> process_;
   fs::path log_;
 };
 
@@ -176,7 +149,7 @@ class ServeTest : public ::testing::Test {
     const auto until = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < until) {
       if (condition()) return true;
-      if (serve_ && serve_->running() && ::waitpid(serve_->pid(), nullptr, WNOHANG) == serve_->pid()) break;
+      if (serve_ && serve_->running() && serve_->ended()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ADD_FAILURE() << "timed out waiting for " << what << "\nstatus: " << service_status().dump()

@@ -9,19 +9,14 @@
 #include "indexer/eval/eval_dataset.h"
 #include "indexer/eval/evaluator.h"
 #include "store/core/errors.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path scratch() {
-  const fs::path dir = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "eval-dataset" /
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch() { return test::fresh_dir("eval"); }
 
 void write(const fs::path& file, const std::string& text) { std::ofstream(file) << text; }
 

@@ -1,5 +1,6 @@
 #include "indexer/scan/content_hash.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -13,26 +14,24 @@
 
 #include <gtest/gtest.h>
 
-#include "test_tree.h"
+#include "tests/support/files.h"
+#include "tests/support/process.h"
+#include "tests/support/scratch.h"
+#include "tests/support/unprivileged.h"
 
 namespace imgsearchd {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::fresh_test_folder;
-using testing::write_file;
+using test::fresh_dir;
+using test::write_file;
 
-// What the independent tool says: the first word of `xxhsum -H2 FILE`.
-std::string xxhsum_h2(const fs::path& file) {
-  const std::string command = "xxhsum -H2 '" + file.string() + "' 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return "(popen failed)";
-  std::string output;
-  std::array<char, 512> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = ::pclose(pipe);
-  if (status != 0) return "(xxhsum failed; install Debian's xxhash package: " + output + ")";
-  return output.substr(0, output.find(' '));
+// What the independent tool says: the first word of `xxhsum -H2 FILE`
+// (its output captured in `scratch`).
+std::string xxhsum_h2(const fs::path& file, const fs::path& scratch) {
+  const test::CommandResult run = test::run_command({"xxhsum", "-H2", file.string()}, scratch);
+  if (run.exit_code != 0) return "(xxhsum failed; install Debian's xxhash package: " + run.out + ")";
+  return run.out.substr(0, run.out.find(' '));
 }
 
 std::string read_all(const fs::path& file) {
@@ -48,7 +47,7 @@ std::string random_bytes(size_t size, uint64_t seed) {
 }
 
 TEST(ContentHash, EqualsXxhsumAndTheMemoryHash) {
-  const fs::path folder = fresh_test_folder();
+  const fs::path folder = fresh_dir("scan");
   write_file(folder / "empty.jpg", "");
   write_file(folder / "hello.txt", "hello");
   write_file(folder / "one-buffer.bin", random_bytes(1 << 20, 1));         // exactly one read buffer
@@ -62,7 +61,7 @@ TEST(ContentHash, EqualsXxhsumAndTheMemoryHash) {
     SCOPED_TRACE(file.string());
     const FileHashResult result = hash_file(file);
     ASSERT_TRUE(result.ok()) << result.message;
-    EXPECT_EQ(result.file->hash.hex(), xxhsum_h2(file));
+    EXPECT_EQ(result.file->hash.hex(), xxhsum_h2(file, fresh_dir("scan-xxhsum")));
     const std::string bytes = read_all(file);
     EXPECT_EQ(hash_bytes(bytes.data(), bytes.size()), result.file->hash);
   }
@@ -72,7 +71,7 @@ TEST(ContentHash, EqualsXxhsumAndTheMemoryHash) {
 }
 
 TEST(ContentHash, GivesTheSignatureOfWhatItRead) {
-  const fs::path folder = fresh_test_folder();
+  const fs::path folder = fresh_dir("scan");
   write_file(folder / "a.jpg", "some bytes");
   const struct timespec times[2] = {{1'500'000'000, 0}, {1'500'000'000, 42}};
   ASSERT_EQ(::utimensat(AT_FDCWD, (folder / "a.jpg").c_str(), times, 0), 0);
@@ -87,7 +86,7 @@ TEST(ContentHash, GivesTheSignatureOfWhatItRead) {
 }
 
 TEST(ContentHash, MissingFileIsAValueNamingIt) {
-  const fs::path folder = fresh_test_folder();
+  const fs::path folder = fresh_dir("scan");
   const FileHashResult result = hash_file(folder / "missing.jpg");
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error, HashError::vanished);
@@ -95,7 +94,7 @@ TEST(ContentHash, MissingFileIsAValueNamingIt) {
 }
 
 TEST(ContentHash, FolderAndFifoAreNotRegularFilesAndDoNotBlock) {
-  const fs::path folder = fresh_test_folder();
+  const fs::path folder = fresh_dir("scan");
   ASSERT_EQ(::mkfifo((folder / "pipe.jpg").c_str(), 0644), 0);  // opening it must not wait for a writer
   for (const fs::path& path : {folder, folder / "pipe.jpg"}) {
     const FileHashResult result = hash_file(path);
@@ -106,18 +105,20 @@ TEST(ContentHash, FolderAndFifoAreNotRegularFilesAndDoNotBlock) {
 }
 
 TEST(ContentHash, UnreadableFileIsAValueNamingIt) {
-  const fs::path folder = fresh_test_folder();
+  // Where nobody can reach the file (the build tree may sit below a 0700 folder).
+  const test::WorldScratch scratch;
+  const fs::path folder = scratch.path();
   write_file(folder / "secret.jpg", "bytes");
   fs::permissions(folder / "secret.jpg", fs::perms::none);
   const fs::path file = folder / "secret.jpg";
-  const testing::ChildOutcome outcome = testing::run_unprivileged([&]() -> std::string {
+  const test::ChildOutcome outcome = test::run_unprivileged([&]() -> std::string {
     const FileHashResult result = hash_file(file);
     if (result.ok()) return "an unreadable file was hashed";
     if (result.error != HashError::unreadable) return "wrong error kind: " + result.message;
     if (result.message.find(file.string()) == std::string::npos) return "message does not name the file: " + result.message;
     return "";
   });
-  if (!outcome.ran) GTEST_SKIP() << "running as root and cannot become nobody: permissions cannot be tested";
+  ASSERT_TRUE(outcome.ran) << "could not run the check as the unprivileged user nobody";
   EXPECT_EQ(outcome.failure, "");
 }
 

@@ -10,14 +10,16 @@
 #include <gtest/gtest.h>
 
 #include "indexer/scan/scanner.h"
-#include "test_tree.h"
+#include "tests/support/files.h"
+#include "tests/support/scratch.h"
+#include "tests/support/unprivileged.h"
 
 namespace imgsearchd {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::fresh_test_folder;
-using testing::write_file;
+using test::fresh_dir;
+using test::write_file;
 
 std::vector<std::string> scanner_says(const ScanOptions& options) {
   std::vector<std::string> paths;
@@ -55,7 +57,7 @@ void expect_same_as_scanner(const ScanOptions& options, const std::string& what)
 }
 
 TEST(PathFilter, MatchesTheScannerOnExtensions) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"a.jpg", "b.JPG", "c.JpEg", "d.png", "e.webp", "notes.txt", "noextension",
                            "photo.jpg.bak", "x.jpgx", "jpg", "sub/f.tiff"}) {
     write_file(root / name);
@@ -67,7 +69,7 @@ TEST(PathFilter, MatchesTheScannerOnExtensions) {
 }
 
 TEST(PathFilter, MatchesTheScannerOnHiddenAndClutter) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"visible.jpg", ".hidden.jpg", ".hiddendir/inside.jpg", "._visible.jpg", ".DS_Store",
                            "@eaDir/visible.jpg/SYNOPHOTO_THUMB_XL.jpg", ".thumbnails/normal/t.png",
                            "System Volume Information/x.jpg", "$RECYCLE.BIN/deleted.jpg", "a/.b/c.jpg"}) {
@@ -85,7 +87,7 @@ TEST(PathFilter, MatchesTheScannerOnHiddenAndClutter) {
 }
 
 TEST(PathFilter, MatchesTheScannerOnIncludeAndExcludePatterns) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"top.jpg", "2019/beach.jpg", "2019/raw/b.png", "2020/c.jpg", "2020/trip/2019/d.jpg",
                            "Private/e.jpg", "x/Private/f.jpg", "x/tmp.draft.jpg"}) {
     write_file(root / name);

@@ -1,5 +1,6 @@
 #include "indexer/scan/scanner.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -12,14 +13,16 @@
 
 #include <gtest/gtest.h>
 
-#include "test_tree.h"
+#include "tests/support/files.h"
+#include "tests/support/scratch.h"
+#include "tests/support/unprivileged.h"
 
 namespace imgsearchd {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::fresh_test_folder;
-using testing::write_file;
+using test::fresh_dir;
+using test::write_file;
 
 // The reported paths relative to `root`, sorted.
 std::vector<std::string> relative_paths(const ScanResult& result, const fs::path& root) {
@@ -56,7 +59,7 @@ std::string describe(const ScanSummary& summary) {
 }
 
 TEST(Scanner, FindsImagesByExtensionIgnoringCase) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"a.jpg", "b.JPG", "c.JpEg", "d.png", "e.webp", "f.gif", "g.bmp", "h.tif", "i.TIFF",
                            "j.heic", "k.heif", "l.avif", "notes.txt", "noextension", "photo.jpg.bak", "x.jpgx",
                            "jpg"}) {
@@ -72,7 +75,7 @@ TEST(Scanner, FindsImagesByExtensionIgnoringCase) {
 }
 
 TEST(Scanner, WalksSubFoldersAndGivesAbsolutePathsAndRoot) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   write_file(root / "top.jpg");
   write_file(root / "a/b/c/d/deep.png");
   write_file(root / "a/mid.gif");
@@ -90,7 +93,7 @@ TEST(Scanner, WalksSubFoldersAndGivesAbsolutePathsAndRoot) {
 }
 
 TEST(Scanner, OrderIsDepthFirstByName) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"b/2.jpg", "b/1.jpg", "a/z.jpg", "a/sub/y.jpg", "c.jpg", "B.jpg"}) write_file(root / name);
   std::vector<std::string> order;
   scan(options_for(root), [&](const ScannedFile& file) {
@@ -110,13 +113,13 @@ void make_clutter_tree(const fs::path& root) {
 }
 
 TEST(Scanner, SkipsHiddenAndClutterByDefault) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   make_clutter_tree(root);
   EXPECT_EQ(scan_paths(options_for(root)), (std::vector<std::string>{"visible.jpg"}));
 }
 
 TEST(Scanner, IncludesHiddenOrClutterWhenConfigured) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   make_clutter_tree(root);
 
   ScanOptions with_hidden = options_for(root);
@@ -142,7 +145,7 @@ TEST(Scanner, IncludesHiddenOrClutterWhenConfigured) {
 class ScannerPatterns : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fresh_test_folder();
+    root_ = fresh_dir("scan");
     for (const char* name : {"top.jpg", "2019/beach.jpg", "2019/raw/b.png", "2020/c.jpg", "2020/trip/2019/d.jpg",
                              "Private/e.jpg", "x/Private/f.jpg", "x/tmp.draft.jpg"}) {
       write_file(root_ / name);
@@ -200,7 +203,7 @@ TEST_F(ScannerPatterns, EmptyPatternIsAnErrorNamingIt) {
 }
 
 TEST(Scanner, SymlinkLoopsEnd) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   write_file(root / "a/img.jpg");
   fs::create_directory_symlink("..", root / "a/up");         // back to the root
   fs::create_directory_symlink(root / "a", root / "a/self");  // to its own folder
@@ -217,7 +220,7 @@ TEST(Scanner, SymlinkLoopsEnd) {
 }
 
 TEST(Scanner, FileReachedThroughLinksIsReportedOnceUnderItsDirectPath) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   const fs::path outside = root.parent_path() / (root.filename().string() + "-outside");
   fs::remove_all(outside);
   write_file(outside / "o.jpg");
@@ -242,7 +245,7 @@ TEST(Scanner, FileReachedThroughLinksIsReportedOnceUnderItsDirectPath) {
 }
 
 TEST(Scanner, LinkedFileIsReportedWhenItsTargetIsNotInTheTree) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   const fs::path outside = root.parent_path() / (root.filename().string() + "-outside");
   fs::remove_all(outside);
   write_file(outside / "target.jpg", "content");
@@ -256,7 +259,7 @@ TEST(Scanner, LinkedFileIsReportedWhenItsTargetIsNotInTheTree) {
 }
 
 TEST(Scanner, SeveralRootsEachFileOnce) {
-  const fs::path base = fresh_test_folder();
+  const fs::path base = fresh_dir("scan");
   write_file(base / "one/a.jpg");
   write_file(base / "one/nested/b.jpg");
   write_file(base / "two/c.jpg");
@@ -274,7 +277,7 @@ TEST(Scanner, SeveralRootsEachFileOnce) {
 }
 
 TEST(Scanner, MissingRootOrFileRootIsAnErrorNamingIt) {
-  const fs::path base = fresh_test_folder();
+  const fs::path base = fresh_dir("scan");
   write_file(base / "file.jpg");
   fs::create_directory(base / "good");
   for (const fs::path& bad : {base / "missing", base / "file.jpg"}) {
@@ -294,7 +297,7 @@ TEST(Scanner, MissingRootOrFileRootIsAnErrorNamingIt) {
 }
 
 TEST(Scanner, BrokenLinkAndFifoAreWarningsAndTheScanGoesOn) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   write_file(root / "ok.jpg");
   fs::create_symlink("gone.jpg", root / "broken.jpg");
   ASSERT_EQ(::mkfifo((root / "pipe.jpg").c_str(), 0644), 0);
@@ -310,14 +313,16 @@ TEST(Scanner, BrokenLinkAndFifoAreWarningsAndTheScanGoesOn) {
 }
 
 TEST(Scanner, UnreadableFoldersAreWarningsAndMarkedUnlisted) {
-  const fs::path root = fresh_test_folder();
+  // Where nobody can reach the tree (the build tree may sit below a 0700 folder).
+  const test::WorldScratch scratch;
+  const fs::path root = scratch.path();
   write_file(root / "ok.jpg");
   write_file(root / "locked/a.jpg");
   write_file(root / "nosearch/b.jpg");  // listable, but its entries cannot be stat'ed
   fs::permissions(root / "locked", fs::perms::none);
   fs::permissions(root / "nosearch", fs::perms(0444));
 
-  const testing::ChildOutcome outcome = testing::run_unprivileged([&]() -> std::string {
+  const test::ChildOutcome outcome = test::run_unprivileged([&]() -> std::string {
     const ScanResult result = scan_all(options_for(root));
     std::string failure;
     if (relative_paths(result, root) != std::vector<std::string>{"ok.jpg"}) failure += "\nunexpected files";
@@ -334,12 +339,12 @@ TEST(Scanner, UnreadableFoldersAreWarningsAndMarkedUnlisted) {
   });
   fs::permissions(root / "locked", fs::perms(0755));
   fs::permissions(root / "nosearch", fs::perms(0755));
-  if (!outcome.ran) GTEST_SKIP() << "running as root and cannot become nobody: permissions cannot be tested";
+  ASSERT_TRUE(outcome.ran) << "could not run the check as the unprivileged user nobody";
   EXPECT_EQ(outcome.failure, "");
 }
 
 TEST(Scanner, SignatureChangesWhenTheFileChanges) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   write_file(root / "a.jpg", "first");
   write_file(root / "b.jpg", "other");
   const ScanResult before = scan_all(options_for(root));
@@ -362,7 +367,7 @@ TEST(Scanner, SignatureChangesWhenTheFileChanges) {
 }
 
 TEST(Scanner, CallbackCanStopTheScan) {
-  const fs::path root = fresh_test_folder();
+  const fs::path root = fresh_dir("scan");
   for (const char* name : {"a.jpg", "b.jpg", "c/d.jpg"}) write_file(root / name);
   int calls = 0;
   const ScanSummary summary = scan(options_for(root), [&](const ScannedFile&) {

@@ -22,7 +22,7 @@ using test::vector_of;
 constexpr int kDim = 8;
 
 struct CatalogTest : ::testing::Test {
-  std::filesystem::path dir = fresh_dir();
+  std::filesystem::path dir = fresh_dir("store");
   std::filesystem::path db_file = dir / "catalog.db";
 };
 

@@ -3,11 +3,7 @@
 // index opens consistent with it (nothing missing, nothing duplicated).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <set>
 #include <string>
 
@@ -15,8 +11,7 @@
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
 #include "store_test_util.h"
-
-extern char** environ;
+#include "tests/support/process.h"
 
 namespace imgsearchd {
 namespace {
@@ -31,31 +26,18 @@ using test::kCrashDim;
 // "saved" in the next commit; exactly where varies from run to run, and what
 // is checked afterwards holds wherever it lands.
 void run_writer_and_kill(const std::filesystem::path& dir, const std::string& event, uint64_t last) {
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  const std::string program = STORE_CRASH_WRITER;
-  const std::string folder = dir.string();
-  char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>(folder.c_str()), nullptr};
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ), 0) << program;
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
+  test::Process::Options options;
+  options.pipe_stdout = true;
+  test::Process writer({STORE_CRASH_WRITER, dir.string()}, options);
+  ASSERT_TRUE(writer.running()) << STORE_CRASH_WRITER;
 
-  FILE* output = ::fdopen(pipe_fds[0], "r");
   const std::string wanted = event + " " + std::to_string(last) + "\n";
-  char line[128];
+  std::string line;
   bool reached = false;
-  while (!reached && std::fgets(line, sizeof line, output)) reached = wanted == line;
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::fclose(output);
+  while (!reached && writer.read_line(line)) reached = wanted == line;
+  const int exit_code = writer.kill();
   ASSERT_TRUE(reached) << "the writer stopped before '" << wanted << "'";
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  ASSERT_EQ(writer.term_signal(), SIGKILL) << "exit code " << exit_code;
 }
 
 void expect_consistent_after_restart(const std::filesystem::path& dir, uint64_t last_reported) {
@@ -110,7 +92,7 @@ struct KillPoint {
 class CrashTest : public ::testing::TestWithParam<KillPoint> {};
 
 TEST_P(CrashTest, KilledWhileIndexingThenRestartedLosesAndDuplicatesNothing) {
-  const std::filesystem::path dir = test::fresh_dir();
+  const std::filesystem::path dir = test::fresh_dir("store");
   const KillPoint kill_point = GetParam();
   run_writer_and_kill(dir, kill_point.event, kill_point.batch);
   expect_consistent_after_restart(dir, kill_point.batch);

@@ -1,5 +1,5 @@
 // Helpers shared by the store tests: their test data, a fresh folder per
-// test, and a capture of spdlog's output.
+// test (tests/support/scratch.h), and a capture of spdlog's output.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,18 +16,9 @@
 #include <vector>
 
 #include "store_test_data.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd::test {
-
-// An empty folder for this test, under the build's test work folder.
-inline std::filesystem::path fresh_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::filesystem::path dir = std::filesystem::path(IMGSEARCHD_TEST_WORK_DIR) / "store" /
-                              (std::string(info->test_suite_name()) + "." + info->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // Everything spdlog's default logger writes while this object lives.
 class LogCapture {

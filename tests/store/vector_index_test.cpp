@@ -83,7 +83,7 @@ TEST(VectorIndex, AddingAPresentIdReplacesItAndRemovingAnAbsentOneDoesNothing) {
 }
 
 struct VectorIndexFileTest : ::testing::Test {
-  std::filesystem::path dir = fresh_dir();
+  std::filesystem::path dir = fresh_dir("store");
   std::filesystem::path index_file = dir / "index.faiss";
   Catalog catalog = Catalog::open(dir / "catalog.db");
   ModelId model = catalog.model("m", "f", kDim);

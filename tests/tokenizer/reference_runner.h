@@ -4,12 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "tests/support/process.h"
 
 namespace imgsearchd::test {
 
@@ -33,12 +34,16 @@ inline nlohmann::json run_reference(const std::string& mode, const std::string& 
   std::filesystem::remove(output);
   std::ofstream(input) << nlohmann::json(texts).dump();
   const std::string script = std::string(IMGSEARCHD_SOURCE_DIR) + "/tests/reference/tokenizer_reference.py";
-  std::string command = std::string("'") + IMGSEARCHD_REFERENCE_PYTHON + "' '" + script + "' " + mode + " ";
-  if (mode == "tokenize") command += "'" + vocabulary_path().string() + "' ";
-  command += "'" + input.string() + "' '" + output.string() + "'";
-  const int status = std::system(command.c_str());
-  if (status != 0) {
-    ADD_FAILURE() << "reference tokenizer failed (status " << status << "): " << command;
+  std::vector<std::string> command = {IMGSEARCHD_REFERENCE_PYTHON, script, mode};
+  if (mode == "tokenize") command.push_back(vocabulary_path().string());
+  command.push_back(input.string());
+  command.push_back(output.string());
+  const std::filesystem::path scratch = dir / name;
+  std::filesystem::create_directories(scratch);
+  const CommandResult run = run_command(command, scratch);
+  if (run.exit_code != 0) {
+    ADD_FAILURE() << "reference tokenizer failed (exit " << run.exit_code << "): " << script << " " << mode << "\n"
+                  << run.err;
     return nlohmann::json::array();
   }
   std::ifstream in(output);

@@ -23,7 +23,8 @@
 
 #include <gtest/gtest.h>
 
-#include "../scan/test_tree.h"
+#include "tests/support/files.h"
+#include "tests/support/scratch.h"
 #include "indexer/scan/scanner.h"
 #include "indexer/watch/inotify_watcher.h"
 #include "indexer/watch/polling_watcher.h"
@@ -33,8 +34,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing::fresh_test_folder;
-using testing::write_file;
+using test::fresh_dir;
+using test::write_file;
 
 constexpr auto kDeadline = 20s;
 
@@ -57,7 +58,7 @@ std::string read_proc(const char* path) {
 class WatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fresh_test_folder();
+    base_ = fresh_dir("watch");
     root_ = (base_ / "root").string();
     outside_ = (base_ / "outside").string();
     fs::create_directories(root_);

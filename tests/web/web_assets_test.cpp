@@ -13,6 +13,7 @@
 #include <string>
 
 #include "api/server.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd::test {
 namespace {
@@ -29,10 +30,7 @@ const fs::path kWebSource = fs::path(IMGSEARCHD_SOURCE_DIR) / "api" / "web";
 class WebAssetsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    scratch_ = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "web-assets" / info->name();
-    fs::remove_all(scratch_);
-    fs::create_directories(scratch_);
+    scratch_ = test::fresh_dir("web");
   }
 
   void start(ApiOptions options) {

@@ -1,4 +1,4 @@
-// A real HTTP server on 127.0.0.1 (a free port) that serves one test file
+// The loopback download server: a real HTTP server on 127.0.0.1 (a free port) that serves one test file
 // under any name ending in .bin or .pt, honouring Range requests unless told
 // otherwise, and records what it was asked and what it sent.
 #pragma once

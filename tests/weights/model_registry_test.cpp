@@ -9,6 +9,7 @@
 
 #include "indexer/model/clip_model.h"
 #include "indexer/weights/model_registry.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 namespace {
@@ -44,13 +45,6 @@ std::string segment_from_end(const std::string& url, int n) {
   for (int i = 0; i < n; ++i) end = url.rfind('/', end - 1);
   const size_t start = url.rfind('/', end - 1) + 1;
   return url.substr(start, end - start);
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "registry" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 std::string resolve_error(const std::string& setting, const fs::path& dir) {
@@ -106,14 +100,14 @@ TEST(ModelsDir, FollowsXdgDataHomeThenHome) {
 }
 
 TEST(ResolveModelPath, FindsADownloadedKnownModel) {
-  const fs::path dir = fresh_dir("known_present");
+  const fs::path dir = test::fresh_dir("weights");
   std::ofstream(dir / "ViT-B-16.pt") << "weights";
   EXPECT_EQ(resolve_model_path("ViT-B-16", dir), dir / "ViT-B-16.pt");
   EXPECT_EQ(resolve_model_path("ViT-B/16", dir), dir / "ViT-B-16.pt");
 }
 
 TEST(ResolveModelPath, TellsHowToGetAMissingKnownModel) {
-  const fs::path dir = fresh_dir("known_missing");
+  const fs::path dir = test::fresh_dir("weights");
   const std::string message = resolve_error("ViT-L-14", dir);
   EXPECT_NE(message.find("imgsearchd model pull ViT-L-14"), std::string::npos) << message;
   EXPECT_NE(message.find((dir / "ViT-L-14.pt").string()), std::string::npos) << message;
@@ -122,7 +116,7 @@ TEST(ResolveModelPath, TellsHowToGetAMissingKnownModel) {
 }
 
 TEST(ResolveModelPath, TakesAPathToAWeightsFile) {
-  const fs::path dir = fresh_dir("paths");
+  const fs::path dir = test::fresh_dir("weights");
   const fs::path elsewhere = dir / "elsewhere" / "my-clip.safetensors";
   fs::create_directories(elsewhere.parent_path());
   std::ofstream(elsewhere) << "weights";

@@ -15,7 +15,9 @@
 
 #include "daemon/terminal/download_progress.h"
 #include "indexer/weights/model_download.h"
-#include "test_server.h"
+#include "tests/support/download_server.h"
+#include "tests/support/files.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 namespace {
@@ -29,23 +31,13 @@ const std::string& test_file() {
   return bytes;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
+using test::read_text;
+using test::write_text;
 
 class DownloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "download" / info->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test::fresh_dir("weights");
     log_ = std::tmpfile();
     lines_ = std::make_unique<TerminalDownloadProgress>(TerminalDownloadProgress::Style::lines, log_, "model.bin");
   }
@@ -86,9 +78,8 @@ class DownloadTest : public ::testing::Test {
 };
 
 TEST(Sha256OfFile, MatchesTheStandardTestVector) {
-  const fs::path path = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "download" / "abc.txt";
-  fs::create_directories(path.parent_path());
-  write_file(path, "abc");
+  const fs::path path = test::fresh_dir("weights") / "abc.txt";
+  write_text(path, "abc");
   // FIPS 180-2, appendix B.1.
   EXPECT_EQ(sha256_of_file(path), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
@@ -101,7 +92,7 @@ TEST_F(DownloadTest, DownloadsTheWholeFileAndVerifiesIt) {
   EXPECT_EQ(result.path, destination());
   EXPECT_EQ(result.resumed_from, 0u);
   EXPECT_EQ(result.bytes_received, test_file().size());
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].range, "");
@@ -114,17 +105,17 @@ TEST_F(DownloadTest, AcceptsAnUpperCaseChecksumAndCreatesTheFolder) {
   for (char& c : sha) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const fs::path nested = dir_ / "a" / "b" / "model.bin";
   download_file({server.url(), sha, nested});  // reports nothing
-  EXPECT_EQ(read_file(nested), test_file());
+  EXPECT_EQ(read_text(nested), test_file());
 }
 
 TEST_F(DownloadTest, ResumesAPartialFileWithARangeRequest) {
   FileServer server(test_file());
   const size_t kept = 300000;
-  write_file(part(), test_file().substr(0, kept));
+  write_text(part(), test_file().substr(0, kept));
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
   EXPECT_EQ(result.resumed_from, kept);
   EXPECT_EQ(result.bytes_received, test_file().size() - kept);
@@ -138,11 +129,11 @@ TEST_F(DownloadTest, ResumesAPartialFileWithARangeRequest) {
 TEST_F(DownloadTest, StartsAgainFromZeroWhenTheServerIgnoresRange) {
   FileServer server(test_file(), FileServer::Mode::ignore_range);
   // Bytes that do not belong to the file: kept and appended to, the hash would fail.
-  write_file(part(), std::string(300000, 'x'));
+  write_text(part(), std::string(300000, 'x'));
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
   EXPECT_EQ(result.resumed_from, 0u);
   const auto requests = server.requests();
@@ -154,11 +145,11 @@ TEST_F(DownloadTest, StartsAgainFromZeroWhenTheServerIgnoresRange) {
 
 TEST_F(DownloadTest, StartsAgainFromZeroWhenTheServerSendsAnotherRange) {
   FileServer server(test_file(), FileServer::Mode::wrong_range);
-  write_file(part(), test_file().substr(0, 300000));
+  write_text(part(), test_file().substr(0, 300000));
 
   download(server.url(), test::sha256_hex(test_file()));
 
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].range, "bytes=300000-");
@@ -170,12 +161,12 @@ TEST_F(DownloadTest, FinishesAPartialFileThatIsAlreadyWhole) {
   // A run killed between the last byte and the rename: the server has nothing
   // left to send (416), and the .part itself has the right hash.
   FileServer server(test_file());
-  write_file(part(), test_file());
+  write_text(part(), test_file());
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
   EXPECT_EQ(result.outcome, DownloadResult::Outcome::downloaded);
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
   for (const auto& request : server.requests()) EXPECT_EQ(request.body_bytes, 0u);
 }
@@ -183,11 +174,11 @@ TEST_F(DownloadTest, FinishesAPartialFileThatIsAlreadyWhole) {
 TEST_F(DownloadTest, StartsAgainWhenAFullLengthPartialFileIsWrong) {
   // The server has nothing left to send (416), but the .part is not the file.
   FileServer server(test_file());
-  write_file(part(), std::string(test_file().size(), 'x'));
+  write_text(part(), std::string(test_file().size(), 'x'));
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_EQ(result.resumed_from, 0u);
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 2u);
@@ -250,7 +241,7 @@ TEST_F(DownloadTest, InterruptedTransferLeavesNoFinalFileAndTheNextPullCompletes
   EXPECT_EQ(fs::file_size(part()), half);
 
   const DownloadResult result = download(server.url(), sha);
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
   EXPECT_EQ(result.resumed_from, half);
   const auto requests = server.requests();
@@ -262,24 +253,24 @@ TEST_F(DownloadTest, InterruptedTransferLeavesNoFinalFileAndTheNextPullCompletes
 
 TEST_F(DownloadTest, PresentFileWithTheRightHashMakesNoRequest) {
   FileServer server(test_file());
-  write_file(destination(), test_file());
+  write_text(destination(), test_file());
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
   EXPECT_EQ(result.outcome, DownloadResult::Outcome::already_present);
   EXPECT_TRUE(server.requests().empty());
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_FALSE(fs::exists(part()));
 }
 
 TEST_F(DownloadTest, PresentFileWithTheWrongHashIsReplaced) {
   FileServer server(test_file());
-  write_file(destination(), "not the model");
+  write_text(destination(), "not the model");
 
   const DownloadResult result = download(server.url(), test::sha256_hex(test_file()));
 
   EXPECT_EQ(result.outcome, DownloadResult::Outcome::downloaded);
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   EXPECT_NE(log_text().find("exists but its SHA-256 is"), std::string::npos) << log_text();
 }
 
@@ -287,7 +278,7 @@ TEST_F(DownloadTest, FollowsRedirects) {
   FileServer server(test_file());
   download(server.url("/redirect"), test::sha256_hex(test_file()));
 
-  EXPECT_EQ(read_file(destination()), test_file());
+  EXPECT_EQ(read_text(destination()), test_file());
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].path, "/redirect");
@@ -296,7 +287,7 @@ TEST_F(DownloadTest, FollowsRedirects) {
 
 TEST_F(DownloadTest, RefusesToWriteIntoAPartAnotherProcessIsFilling) {
   FileServer server(test_file());
-  write_file(part(), test_file().substr(0, 1000));
+  write_text(part(), test_file().substr(0, 1000));
   const int fd = ::open(part().c_str(), O_RDWR);
   ASSERT_EQ(::flock(fd, LOCK_EX), 0);
 

@@ -14,9 +14,11 @@
 #include "fake_clip_model.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_pipeline.h"
-#include "indexing_test_util.h"
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
+#include "tests/support/files.h"
+#include "tests/support/photos.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd {
 
@@ -27,7 +29,7 @@ class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     init_image_library("pipeline_test");
-    dir_ = test::fresh_dir();
+    dir_ = test::fresh_dir("pipeline");
     data_ = dir_ / "data";
     photos_ = dir_ / "photos";
     fs::create_directories(data_);

@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "pipeline_fixture.h"
-#include "test_tree.h"
+#include "tests/support/scratch.h"
+#include "tests/support/unprivileged.h"
 
 namespace imgsearchd {
 namespace {
@@ -336,7 +337,15 @@ TEST_F(PipelineTest, AMissingRootIsOfflineAndItsFilesAreKept) {
 
 // Root lists every folder whatever its permissions, so the second run is made
 // by `nobody` (in a child process), who owns the tree but may not list private/.
+// The tree and the data folder sit where nobody can reach them (the build tree
+// may be below a 0700 folder).
 TEST_F(PipelineTest, FilesBelowAFolderThatCannotBeListedAreKept) {
+  const test::WorldScratch scratch;
+  dir_ = scratch.path();
+  data_ = dir_ / "data";
+  photos_ = dir_ / "photos";
+  fs::create_directories(data_);
+  fs::create_directories(photos_);
   test::copy_photos(photos_ / "private", 2);
   test::copy_photos(photos_, 2, 2);
   FakeClipModel model;
@@ -346,7 +355,7 @@ TEST_F(PipelineTest, FilesBelowAFolderThatCannotBeListedAreKept) {
     ASSERT_EQ(::lchown(dir_.c_str(), 65534, 65534), 0);
   }
   fs::permissions(photos_ / "private", fs::perms::none);
-  const imgsearchd::testing::ChildOutcome outcome = imgsearchd::testing::run_unprivileged([&]() -> std::string {
+  const test::ChildOutcome outcome = test::run_unprivileged([&]() -> std::string {
     const IndexingSummary run = index(model);
     if (run.counts.removed != 0) return "the run removed " + std::to_string(run.counts.removed) + " files";
     if (run.unlisted_folders != std::vector<std::string>{(photos_ / "private").string()})

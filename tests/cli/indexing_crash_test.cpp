@@ -6,12 +6,8 @@
 //
 // The kill points come from a seeded RNG counting the run's own output (its
 // per-commit log lines with --verbose), never from wall-clock sleeps.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -22,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "cli_fixture.h"
+#include "tests/support/cli_fixture.h"
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
 
@@ -106,40 +102,27 @@ struct KilledRun {
 // `commits` commits (and, when `commits` is 0, until its first line), then
 // kills it with SIGKILL. Reads what it wrote before dying.
 KilledRun run_and_kill(const fs::path& config, const fs::path& photos, const fs::path& scratch, int commits) {
-  int pipe_fds[2];
-  EXPECT_EQ(::pipe(pipe_fds), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (scratch / "killed-stdout.txt").c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  std::vector<std::string> argv = imgsearchd_argv(config, {"--verbose", "index", "--json", photos.string()});
-  std::vector<char*> pointers = c_argv(argv);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, pointers.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
+  Process::Options options;
+  options.stdout_file = scratch / "killed-stdout.txt";
+  options.pipe_stderr = true;
+  Process process(imgsearchd_argv(config, {"--verbose", "index", "--json", photos.string()}), options);
+  EXPECT_TRUE(process.running());
 
   KilledRun run;
-  FILE* err = ::fdopen(pipe_fds[0], "r");
-  char line[4096];
+  std::string line;
   int seen = 0;
   bool reached = false;
-  while (!reached && std::fgets(line, sizeof line, err)) {
+  while (!reached && process.read_line(line)) {
     run.log += line;
-    if (std::string(line).find("committed generation") != std::string::npos) ++seen;
+    if (line.find("committed generation") != std::string::npos) ++seen;
     reached = seen >= commits;
   }
-  ::kill(pid, SIGKILL);
-  while (std::fgets(line, sizeof line, err)) run.log += line;  // what it wrote before the kill landed
-  std::fclose(err);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  run.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  ::kill(process.pid(), SIGKILL);
+  while (process.read_line(line)) run.log += line;  // what it wrote before the kill landed
+  const int exit_code = process.wait();
+  run.killed = process.term_signal() == SIGKILL;
   if (!run.killed) {
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << run.log;
+    EXPECT_EQ(exit_code, 0) << run.log;
   }
   return run;
 }

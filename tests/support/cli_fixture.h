@@ -1,7 +1,7 @@
-// A test library for the command-line tests: a folder of real photos, a data
-// folder, and a configuration file pointing at a small random-weights CLIP
-// model made by tests/reference/clip_reference.py (the indexing_models
-// fixture).
+// The command-line fixture: a folder of real photos, a data folder, and a
+// configuration file pointing at a small random-weights CLIP model made by
+// tests/reference/clip_reference.py (the indexing_models fixture), with the
+// real binary run on them.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,13 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "cli_runner.h"
-#include "indexing_test_util.h"
+#include "tests/support/files.h"
+#include "tests/support/photos.h"
+#include "tests/support/process.h"
+#include "tests/support/scratch.h"
 
 namespace imgsearchd::test {
 
-inline const fs::path kModelA = INDEXING_MODEL_A;
-inline const fs::path kModelB = INDEXING_MODEL_B;
+inline const fs::path kModelA = indexing_model(1);
+inline const fs::path kModelB = indexing_model(2);
 
 class IndexingCliTest : public ::testing::Test {
  protected:

@@ -4,6 +4,7 @@
 
 #include "indexer/image/image_loader.h"
 #include "store/core/errors.h"
+#include "tests/support/scratch.h"
 
 #include <gtest/gtest.h>
 #include <vips/vips8>
@@ -57,13 +58,7 @@ void write_bytes(const fs::path& file, const void* data, size_t size) {
 }
 
 // A scratch folder of this test's own, emptied first.
-fs::path scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::path(IMGSEARCHD_TEST_WORK_DIR) / "image" / (std::string(info->test_suite_name()) + "." + info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch_dir() { return imgsearchd::test::fresh_dir("image"); }
 
 double mean_abs_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   EXPECT_EQ(a.size(), b.size());
