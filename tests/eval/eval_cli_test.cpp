@@ -44,7 +44,7 @@ TEST_F(EvalCliTest, ReencodedCopiesOfIndexedPhotosHaveRecallAtOneOfOne) {
   // Ground truth that is not indexed: reported, and the query is not measured.
   queries.push_back({{"query_id", "lost"}, {"text", "a dog"}, {"ground_truth", {"../photos/never-indexed.jpg"}}});
   // Duplicate ground truth and an id: counted once.
-  const int64_t id0 = similar({photos[0].string(), "-k", "1"})["query"]["id"].get<int64_t>();
+  const int64_t id0 = std::stoll(similar({photos[0].string(), "-k", "1"})["query"]["id"].get<std::string>());
   queries.push_back({{"query_id", "by-id-twice"},
                      {"image", "queries/copy-0.jpg"},
                      {"ground_truth", {std::to_string(id0), "../photos/" + photos[0].filename().string()}}});
