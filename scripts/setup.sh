@@ -12,6 +12,12 @@ if [[ "${1:-}" != "--no-install" ]]; then
   $sudo apt-get update -qq
   # shellcheck disable=SC2086
   $sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+  # The web page's browser test runs playwright-core under Node.js. Some
+  # machines bring their own Node.js (and npm with it); install Debian's only
+  # where there is none, so the two never clash.
+  if ! command -v npm >/dev/null; then
+    $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
   # libtorch must use OpenBLAS built with OpenMP (as libtorch itself is):
   # the reference BLAS is about 25x slower, and the pthread OpenBLAS fights
   # libtorch's OpenMP threads for the cores. libopenblas.so.0 needs its own
