@@ -2,6 +2,8 @@
 // own cmd_*.cpp; this file only wires them together and turns escaping errors
 // into one clear message and a non-zero exit.
 #include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -49,8 +51,17 @@ int exit_code_for(ErrorKind kind) {
 int main(int argc, char** argv) {
   using namespace imgsearchd;
   // First, before any thread starts: may re-execute the binary once so that
-  // OpenBLAS loads with the best kernels this CPU supports.
+  // OpenBLAS loads with the best kernels this CPU supports. Its start-up
+  // check starts OpenBLAS's thread pool, and those threads keep the signal
+  // mask they start with: they must block the signals `serve` waits for
+  // (and `index` handles on this thread), or SIGTERM reaching one of them
+  // would end the process with its default action instead of a clean stop.
+  sigset_t stop_signals, previous;
+  sigemptyset(&stop_signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, signal);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
   select_blas_kernels(argv);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   // Logs go to stderr (journald collects it); stdout is for results.
   spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   CLI::App app{"imgsearchd: semantic search over your image folders"};
