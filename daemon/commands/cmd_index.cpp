@@ -68,7 +68,6 @@ std::vector<Config::Root> roots_to_index(const IndexArguments& args, const Confi
   return roots;
 }
 
-IndexingOptions indexing_options(const Config& config);
 
 // One run per group of consecutive roots that share include and exclude
 // lists (usually one run for all of them).
@@ -107,17 +106,6 @@ void add_summary(IndexingSummary& total, const IndexingSummary& run) {
                                 run.unlisted_folders.end());
 }
 
-IndexingOptions indexing_options(const Config& config) {
-  IndexingOptions options;
-  options.scan.extensions = config.indexer.extensions;
-  options.scan.skip_hidden = config.indexer.skip_hidden;
-  options.scan.skip_clutter = config.indexer.skip_clutter;
-  options.scan.follow_symlinks = config.indexer.follow_symlinks;
-  options.decode_threads = config.indexer.decode_threads;
-  options.queue_size = static_cast<size_t>(config.indexer.queue_size);
-  options.batch_size = static_cast<size_t>(config.model.batch_size);
-  return options;
-}
 
 nlohmann::json summary_json(const IndexingSummary& summary, const std::string& model, const fs::path& data_dir) {
   const IndexingCounts& c = summary.counts;

@@ -47,14 +47,7 @@ LiveOptions live_options(const Config& config) {
     options.roots.push_back(LiveRoot{root.path, root_include(config, root), root_exclude(config, root),
                                      watcher_kind(root_watcher(config, root))});
   }
-  IndexingOptions& indexing = options.indexing;
-  indexing.scan.extensions = config.indexer.extensions;
-  indexing.scan.skip_hidden = config.indexer.skip_hidden;
-  indexing.scan.skip_clutter = config.indexer.skip_clutter;
-  indexing.scan.follow_symlinks = config.indexer.follow_symlinks;
-  indexing.decode_threads = config.indexer.decode_threads;
-  indexing.queue_size = static_cast<size_t>(config.indexer.queue_size);
-  indexing.batch_size = static_cast<size_t>(config.model.batch_size);
+  options.indexing = indexing_options(config);
   options.model = model_session_options(config, "");
   options.settle = std::chrono::milliseconds(config.watch.settle_delay_ms);
   options.poll_interval = std::chrono::seconds(config.watch.poll_interval_s);

@@ -1,10 +1,11 @@
-// Turns the configuration into the options a ModelSession is built from, so
-// every command loads the model the same way.
+// Turns the configuration into the options a ModelSession and an indexing
+// run are built from, so every command loads the model and indexes the same way.
 #pragma once
 
 #include <string>
 
 #include "daemon/config/config.h"
+#include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/session/model_session.h"
 
 namespace imgsearchd {
@@ -19,6 +20,19 @@ inline ModelSessionOptions model_session_options(const Config& config, const std
   options.runtime.precision = config.model.precision;
   options.vocabulary = config.model.vocabulary;
   options.max_pixels = config.images.max_pixels;
+  return options;
+}
+
+// What a run indexes and how (the roots are the caller's: they differ per run).
+inline IndexingOptions indexing_options(const Config& config) {
+  IndexingOptions options;
+  options.scan.extensions = config.indexer.extensions;
+  options.scan.skip_hidden = config.indexer.skip_hidden;
+  options.scan.skip_clutter = config.indexer.skip_clutter;
+  options.scan.follow_symlinks = config.indexer.follow_symlinks;
+  options.decode_threads = config.indexer.decode_threads;
+  options.queue_size = static_cast<size_t>(config.indexer.queue_size);
+  options.batch_size = static_cast<size_t>(config.model.batch_size);
   return options;
 }
 
