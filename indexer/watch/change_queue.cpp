@@ -75,10 +75,9 @@ void ChangeQueue::file_closed_unwritten(const std::string& path) {
   }
 }
 
-void ChangeQueue::file_complete(const std::string& path) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto open = open_counts_.find(path);
-  if (open != open_counts_.end() && --open->second <= 0) open_counts_.erase(open);
+// A file whose writer is done (closed, moved in, removed): reported after
+// the short batch delay only, not the quiet period.
+void ChangeQueue::settle_now_locked(const std::string& path) {
   const WatchClock::time_point now = options_.now();
   PendingFile& file = files_[path];
   file.written = false;
@@ -88,16 +87,17 @@ void ChangeQueue::file_complete(const std::string& path) {
   after_add_locked();
 }
 
+void ChangeQueue::file_complete(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto open = open_counts_.find(path);
+  if (open != open_counts_.end() && --open->second <= 0) open_counts_.erase(open);
+  settle_now_locked(path);
+}
+
 void ChangeQueue::file_removed(const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   open_counts_.erase(path);
-  const WatchClock::time_point now = options_.now();
-  PendingFile& file = files_[path];
-  file.written = false;
-  file.last_change = now;
-  file.ready_at = now + options_.batch_delay;
-  note_ready_locked(file.ready_at);
-  after_add_locked();
+  settle_now_locked(path);
 }
 
 void ChangeQueue::folder_changed(const std::string& path) {

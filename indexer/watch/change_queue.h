@@ -108,6 +108,7 @@ class ChangeQueue {
 
   WatchClock::duration quiet_period_locked(const std::string& path) const;
   void after_add_locked();
+  void settle_now_locked(const std::string& path);
   void note_ready_locked(WatchClock::time_point ready_at);
   void collapse_pending_locked();
   ChangeBatch take_ready_locked(WatchClock::time_point now);
