@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -84,6 +85,16 @@ struct InotifyWatcher::State {
   std::map<std::string, int> paths;  // watched folder -> wd
   bool limit_reached = false;        // since the last warning check
   bool limit_warned = false;
+  // Trying the polled folders with inotify again (retry_watches_locked).
+  WatchClock::time_point next_retry = WatchClock::time_point::max();
+  std::chrono::milliseconds retry_delay{0};
+  bool retrying = false;     // add_watch_locked: a failure polls nothing, it is noted
+  bool retry_failed = false;
+
+  // The pretended watch limit of a test; 0 = none.
+  size_t pretended_limit() const {
+    return options.testing.watch_limit ? options.testing.watch_limit() : options.testing.max_watches;
+  }
 
   // --- Watches. All with `mutex` held.
 
@@ -98,15 +109,24 @@ struct InotifyWatcher::State {
       if (folder == root.spec.path) root.wd = known->second;
       return true;
     }
-    const bool pretend_full = options.testing.max_watches != 0 && watches.size() >= options.testing.max_watches;
+    const size_t pretend = pretended_limit();
+    const bool pretend_full = pretend != 0 && watches.size() >= pretend;
     const uint32_t mask = kWatchMask | (folder == root.spec.path ? 0 : IN_DONT_FOLLOW);
     const int wd = pretend_full ? -1 : ::inotify_add_watch(fd, folder.c_str(), mask);
     const int error = pretend_full ? ENOSPC : errno;
     if (wd < 0) {
       if (error == ENOSPC || error == ENOMEM) {
+        if (retrying) {
+          retry_failed = true;
+          return false;
+        }
         limit_reached = true;
         fallback.add_tree(root.spec, folder);
         if (folder == root.spec.path) root.polled_whole = true;
+        if (next_retry == WatchClock::time_point::max()) {
+          retry_delay = options.watch_retry_delay;
+          next_retry = WatchClock::now() + retry_delay;
+        }
       }
       return false;
     }
@@ -167,8 +187,8 @@ struct InotifyWatcher::State {
       held += root.watches;
       trees += fallback.trees_below(root.spec.path);
     }
-    const std::string limit = options.testing.max_watches != 0
-                                  ? std::to_string(options.testing.max_watches) + " (a test's pretended limit)"
+    const std::string limit = pretended_limit() != 0
+                                  ? std::to_string(pretended_limit()) + " (a test's pretended limit)"
                                   : read_proc_value("/proc/sys/fs/inotify/max_user_watches");
     log(WatchLogLevel::warning,
         "the inotify watch limit is reached: fs.inotify.max_user_watches is " + limit + " (per user, all programs), " +
@@ -178,7 +198,52 @@ struct InotifyWatcher::State {
             " s instead, so their changes are noticed later. To watch them all, raise the limit, e.g. `sudo sysctl "
             "fs.inotify.max_user_watches=" +
             std::to_string(std::max<size_t>(524288, needed * 2)) +
-            "` (and put the setting in /etc/sysctl.d/ to keep it), then restart the service");
+            "` (and put the setting in /etc/sysctl.d/ to keep it); the polled folders are tried with inotify again "
+            "from time to time, without a restart");
+  }
+
+  // Tries inotify again for the folder trees polled since the watch limit
+  // ran out, one tree at a time: a tree watched whole leaves the poller and
+  // is reported as a folder to reconcile; the first that still hits the
+  // limit has its new watches undone and ends the round, and the next try
+  // waits twice as long.
+  void retry_watches_locked() {
+    size_t rewatched = 0;
+    bool failed = false;
+    for (const PollingWatcher::PolledTree& tree : fallback.trees()) {
+      size_t root_index = roots.size();
+      for (size_t i = 0; i < roots.size(); ++i) {
+        if (roots[i].online && roots[i].spec.path == tree.root) root_index = i;
+      }
+      if (root_index == roots.size()) continue;  // offline: its return watches it anew
+      retrying = true;
+      retry_failed = false;
+      add_tree_locked(root_index, tree.folder);
+      retrying = false;
+      if (retry_failed) {
+        remove_tree_locked(tree.folder);
+        failed = true;
+        break;
+      }
+      fallback.remove_tree(tree.folder);
+      if (tree.folder == roots[root_index].spec.path) roots[root_index].polled_whole = false;
+      queue.folder_changed(tree.folder);
+      ++rewatched;
+    }
+    const size_t still_polled = fallback.trees().size();
+    if (failed || still_polled > 0) {
+      retry_delay = std::min(retry_delay * 2, options.watch_retry_max_delay);
+      next_retry = WatchClock::now() + retry_delay;
+      log(WatchLogLevel::info, "the inotify watch limit is still reached: " + std::to_string(rewatched) +
+                                   " folder trees are watched again, " + std::to_string(still_polled) +
+                                   " stay polled; trying again in " + std::to_string(retry_delay.count()) + " ms");
+      return;
+    }
+    next_retry = WatchClock::time_point::max();
+    limit_reached = false;
+    limit_warned = false;
+    log(WatchLogLevel::info, "every folder is watched with inotify again (" + std::to_string(rewatched) +
+                                 " folder trees were polled at the watch limit)");
   }
 
   // --- Roots.
@@ -235,6 +300,7 @@ struct InotifyWatcher::State {
     if (event.mask & IN_Q_OVERFLOW) {
       // Events were lost: every root is rescanned, and folders made meanwhile
       // may lack a watch: walk again (known folders cost nothing).
+      if (options.on_overflow) options.on_overflow();
       queue.forget_open_files();
       for (size_t i = 0; i < roots.size(); ++i) {
         if (!roots[i].online) continue;
@@ -306,7 +372,13 @@ struct InotifyWatcher::State {
         check_roots_locked(true);
         next_check = now + options.offline_check_interval;
       }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_check - now).count() + 1;
+      WatchClock::time_point wake_at = next_check;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (now >= next_retry) retry_watches_locked();
+        wake_at = std::min(wake_at, next_retry);
+      }
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1;
       pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
       const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(wait, 1)));
       if (ready < 0 && errno != EINTR) break;
@@ -315,11 +387,13 @@ struct InotifyWatcher::State {
       if (options.testing.before_read) options.testing.before_read();
       const ssize_t length = ::read(fd, buffer, sizeof buffer);
       if (length <= 0) continue;
-      for (ssize_t offset = 0; offset < length;) {
+      uint64_t events = 0;
+      for (ssize_t offset = 0; offset < length; ++events) {
         const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
         handle(*event);
         offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
       }
+      if (options.on_events) options.on_events(events);
     }
   }
 };

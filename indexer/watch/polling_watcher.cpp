@@ -71,6 +71,22 @@ size_t PollingWatcher::trees_below(const std::string& root) const {
   return count;
 }
 
+std::vector<PollingWatcher::PolledTree> PollingWatcher::trees() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<PolledTree> trees;
+  for (const auto& tree : trees_) {
+    if (!tree->gone) trees.push_back(PolledTree{tree->root.path, tree->folder});
+  }
+  return trees;
+}
+
+void PollingWatcher::remove_tree(const std::string& folder) {
+  std::lock_guard<std::mutex> walk_lock(walk_mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  trees_.erase(std::remove_if(trees_.begin(), trees_.end(), [&](const auto& tree) { return tree->folder == folder; }),
+               trees_.end());
+}
+
 std::vector<RootWatchState> PollingWatcher::states() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<RootWatchState> states;
@@ -158,13 +174,21 @@ void PollingWatcher::walk(Tree& tree, bool report) {
     }
   }
   if (report) {
+    uint64_t changes = 0;
     for (const auto& [path, signature] : seen) {
       auto before = tree.files.find(path);
-      if (before == tree.files.end() || before->second != signature) queue_.file_changing(path);
+      if (before == tree.files.end() || before->second != signature) {
+        queue_.file_changing(path);
+        ++changes;
+      }
     }
     for (const auto& [path, signature] : tree.files) {
-      if (seen.count(path) == 0) queue_.file_removed(path);
+      if (seen.count(path) == 0) {
+        queue_.file_removed(path);
+        ++changes;
+      }
     }
+    if (changes > 0 && options_.on_events) options_.on_events(changes);
   }
   tree.files = std::move(seen);
   std::lock_guard<std::mutex> lock(mutex_);

@@ -43,6 +43,15 @@ class PollingWatcher : public Watcher {
   void add_tree(const WatchRoot& root, const std::string& folder);
   // Trees below (or at) `root` being polled.
   size_t trees_below(const std::string& root) const;
+  // Every tree polled: its root's path and its folder (the root's path for
+  // a whole root), in the order they were added.
+  struct PolledTree {
+    std::string root;
+    std::string folder;
+  };
+  std::vector<PolledTree> trees() const;
+  // Stops polling the tree of `folder` (after any walk in progress).
+  void remove_tree(const std::string& folder);
   // Walks every tree once now, reporting differences (tests call this
   // instead of waiting for the interval).
   void poll_now();

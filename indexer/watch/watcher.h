@@ -22,7 +22,12 @@
 // fs.inotify.max_user_watches), one warning names the sysctl, its value and
 // about how many watches the roots need; the folders that could not be
 // watched are polled instead (and so are folders made later that cannot be
-// watched). The root's state says so.
+// watched). The root's state says so. Watching them is tried again after
+// `watch_retry_delay`, then at doubling intervals up to
+// `watch_retry_max_delay`: a folder tree that can be watched whole again
+// leaves the poller and is reported as a folder to reconcile (covering what
+// changed between its last poll and its watch); once every folder is
+// watched, a later exhaustion warns again.
 //
 // Only candidates (PathFilter, the scanner's rules) are reported, and only
 // folders a scan would enter are watched. Symbolic links are not followed:
@@ -51,6 +56,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -81,15 +87,31 @@ struct WatcherOptions {
   std::chrono::milliseconds poll_interval{10'000};
   // How often an offline root is looked for.
   std::chrono::milliseconds offline_check_interval{5'000};
+  // After the watch limit ran out, how soon inotify watches are tried again
+  // for the polled folders (other programs may have freed watches, or the
+  // limit been raised): this delay, doubled after each try that still hits
+  // the limit, up to the maximum.
+  std::chrono::milliseconds watch_retry_delay{60'000};
+  std::chrono::milliseconds watch_retry_max_delay{3'600'000};
   // Where warnings (the watch limit) and notes (a root offline, back) go,
   // from the watcher's thread. Default: spdlog.
   std::function<void(WatchLogLevel, const std::string&)> log;
+  // Counters for the service's metrics, from the watcher's thread; optional.
+  // `on_events`: file system events received (inotify events read; changes
+  // a poll walk found). `on_overflow`: once per IN_Q_OVERFLOW (events lost,
+  // every root rescanned). They must return quickly and take no lock the
+  // watcher's owner holds while it stops or starts a watcher.
+  std::function<void(uint64_t events)> on_events;
+  std::function<void()> on_overflow;
 
   // For tests only.
   struct Testing {
     // Pretend the kernel's watch limit is this many watches (ENOSPC after
     // them); 0 = no pretence.
     size_t max_watches = 0;
+    // The same, asked at each inotify_add_watch (a test raises it while the
+    // watcher runs); overrides max_watches when set.
+    std::function<size_t()> watch_limit;
     // Pretend inotify_init fails with EMFILE.
     bool no_inotify_instance = false;
     // Called by the inotify thread before each read of events (lets a test

@@ -390,6 +390,54 @@ TEST_F(WatcherTest, WatchLimitGivesOneWarningAndPollsTheUnwatchedFolders) {
   EXPECT_EQ(warnings().size(), 1u);
 }
 
+TEST_F(WatcherTest, FoldersPolledAtTheWatchLimitAreWatchedAgainOnceWatchesAreFree) {
+  for (const char* name : {"a/1.jpg", "b/2.jpg", "b/c/3.jpg", "d/4.jpg"}) write_file(root_ + "/" + name);
+  std::atomic<size_t> limit{2};  // the root and a
+  WatcherOptions options = watcher_options();
+  options.poll_interval = std::chrono::hours(1);  // only inotify can report below
+  options.watch_retry_delay = 20ms;
+  options.watch_retry_max_delay = 80ms;
+  options.testing.watch_limit = [&] { return limit.load(); };
+  start(options);
+  ASSERT_EQ(warnings().size(), 1u);
+  EXPECT_EQ(state().mode, RootWatchMode::inotify_and_poll);
+  EXPECT_EQ(state().polled_folders, 2u);  // b (with c) and d
+
+  // Tries while the limit holds change nothing (and say so).
+  auto notes_saying = [&](const std::string& part) {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    return std::count_if(notes_.begin(), notes_.end(),
+                         [&](const std::string& note) { return note.find(part) != std::string::npos; });
+  };
+  ASSERT_TRUE(wait_until([&] { return notes_saying("still reached") >= 3; }));
+  EXPECT_EQ(state().mode, RootWatchMode::inotify_and_poll);
+  EXPECT_EQ(state().watches, 2u);
+  EXPECT_EQ(state().polled_folders, 2u);
+
+  // Watches are free again: every folder is watched, none polled, and the
+  // trees that were polled are reconciled (what changed meanwhile).
+  limit = 100;
+  ASSERT_TRUE(wait_until([&] {
+    const RootWatchState now = state();
+    return now.mode == RootWatchMode::inotify && now.polled_folders == 0 && now.watches == 5u;
+  }));
+  EXPECT_TRUE(state().problem.empty()) << state().problem;
+  ASSERT_TRUE(wait_until([&] { return folders_.count(root_ + "/b") != 0 && folders_.count(root_ + "/d") != 0; }));
+  EXPECT_EQ(notes_saying("every folder is watched with inotify again"), 1);
+
+  // Polling every hour, only inotify can report these in time.
+  write_file(root_ + "/b/c/new.jpg");
+  write_file(root_ + "/d/new.jpg");
+  ASSERT_TRUE(wait_until([&] { return reported(root_ + "/b/c/new.jpg") && reported(root_ + "/d/new.jpg"); }));
+
+  // Exhausted again: a second warning (the first was for the last time).
+  limit = 5;
+  write_file(root_ + "/e/5.jpg");
+  ASSERT_TRUE(wait_until([&] { return folders_.count(root_ + "/e") != 0; }));
+  ASSERT_TRUE(wait_until([&] { return warnings().size() == 2u; }));
+  EXPECT_EQ(state().mode, RootWatchMode::inotify_and_poll);
+}
+
 TEST_F(WatcherTest, RootThatCannotBeWatchedAtAllIsPolledWhole) {
   const std::string second = (base_ / "second").string();
   write_file(second + "/sub/a.jpg");
