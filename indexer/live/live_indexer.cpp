@@ -44,6 +44,19 @@ std::optional<StatSignature> signature_of(const fs::path& file) {
 
 }  // namespace
 
+const std::vector<double>& ModelBatchTimes::bounds() {
+  static const std::vector<double> bounds = {0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64};
+  return bounds;
+}
+
+void ModelBatchTimes::add(double batch_seconds) {
+  size_t bucket = 0;
+  while (bucket < bounds().size() && batch_seconds > bounds()[bucket]) ++bucket;
+  ++counts[bucket];
+  ++batches;
+  seconds += batch_seconds;
+}
+
 struct LiveIndexer::Work {
   bool stop = false;
   bool check_model = false;
@@ -143,6 +156,8 @@ LiveStatus LiveIndexer::status() const {
     status.pending_paths = pending_.files.size() + pending_.folders.size() + gone_.files.size() +
                            gone_.folders.size() + retry_.files.size() + retry_.folders.size();
   }
+  status.counters.watcher_events = watcher_events_.load();
+  status.counters.watcher_overflows = watcher_overflows_.load();
   if (watchers_) status.roots = watchers_->status();
   return status;
 }
@@ -194,6 +209,10 @@ void LiveIndexer::run() {
       } else if (!work.roots.empty() || work.full) {
         set_state("reconciling");
         reconcile_roots(work.roots);
+        if (!work.full && !stop_) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          status_.counters.root_rescans += work.roots.size();
+        }
         if (work.full && !stop_) {
           std::lock_guard<std::mutex> lock(mutex_);
           ++status_.counters.reconciles;
@@ -403,7 +422,8 @@ void LiveIndexer::reconcile_roots(const std::vector<LiveRoot>& roots) {
   const PreprocessOptions preprocess = session_ ? session_->preprocess() : PreprocessOptions{};
   for (const IndexingOptions& run : runs_for(roots)) {
     if (stop_) return;
-    const IndexingSummary summary = run_indexing(target(), model(), preprocess, run, {}, &stop_);
+    const IndexingSummary summary = run_indexing(target(), model(), preprocess, run, record_progress(), &stop_);
+    end_run();
     add_counts(summary.counts);
     const IndexingCounts& c = summary.counts;
     std::string folders;
@@ -452,7 +472,9 @@ void LiveIndexer::apply_changes(const ChangedPaths& changes) {
   for (const IndexingOptions& run : runs) {
     if (stop_) return;
     // Each run ignores what lies outside its roots.
-    const IndexingSummary summary = run_indexing_changes(target(), model(), preprocess, run, changes, {}, &stop_);
+    const IndexingSummary summary =
+        run_indexing_changes(target(), model(), preprocess, run, changes, record_progress(), &stop_);
+    end_run();
     add_counts(summary.counts);
     const IndexingCounts& c = summary.counts;
     spdlog::debug("changes: {} looked at, {} embedded, {} attached or re-attached, {} catalogued, {} failed, {} "
@@ -514,13 +536,29 @@ void LiveIndexer::add_counts(const IndexingCounts& c) {
   if (counting_model_) {
     t.embedded = counting_model_->images();
     t.model_calls = counting_model_->calls();
+    status_.model_batches = counting_model_->times();
   }
+}
+
+ProgressCallback LiveIndexer::record_progress() {
+  return [this](const IndexingProgress& progress) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.run = LiveRunProgress{progress.phase != IndexingProgress::Phase::finished, progress.done, progress.total,
+                                  progress.seconds};
+  };
+}
+
+void LiveIndexer::end_run() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.run = LiveRunProgress{};
 }
 
 void LiveIndexer::update_catalog_status() {
   const CatalogCounts counts = catalog_.counts();
   const uint64_t generation = catalog_.generation();
+  const uint64_t vectors = index_ ? index_->size() : 0;
   std::lock_guard<std::mutex> lock(mutex_);
+  status_.vectors = vectors;
   status_.generation = generation;
   status_.files_ok = counts.files_ok;
   status_.files_failed = counts.files_failed;

@@ -87,7 +87,29 @@ struct LiveCounters {
   uint64_t change_batches = 0;  // batches of watched changes reconciled
   uint64_t changed_paths = 0;   // paths in those batches
   uint64_t reconciles = 0;      // full reconciles of the roots, finished
-  uint64_t root_rescans = 0;    // rescans of one root after lost events
+  uint64_t root_rescans = 0;    // rescans of one root (lost events, a root back, POST /api/rescan), finished
+  uint64_t watcher_events = 0;     // file system events the watchers received
+  uint64_t watcher_overflows = 0;  // inotify queue overflows (each rescans the roots)
+};
+
+// Model time per batch of images, as a histogram: counts[i] batches took at
+// most bounds()[i] seconds (and more than the bound before); the last count
+// is for the batches that took longer than every bound.
+struct ModelBatchTimes {
+  static const std::vector<double>& bounds();
+  std::vector<uint64_t> counts = std::vector<uint64_t>(bounds().size() + 1, 0);
+  uint64_t batches = 0;
+  double seconds = 0;  // all batches together
+
+  void add(double batch_seconds);
+};
+
+// The indexing run in flight: a reconcile, or a batch of watched changes.
+struct LiveRunProgress {
+  bool active = false;
+  uint64_t done = 0;   // files of the run finished (committed)
+  uint64_t total = 0;  // files the run found to work on (known once its scan is over)
+  double seconds = 0;  // since the run started
 };
 
 struct LiveRootStatus {
@@ -108,7 +130,10 @@ struct LiveStatus {
   uint64_t pending_paths = 0;  // changed paths waiting
   uint64_t generation = 0;     // the catalogue's, after the last commit
   uint64_t files_ok = 0, files_failed = 0, searchable = 0;
+  uint64_t vectors = 0;        // what the model's vector index holds
+  LiveRunProgress run;
   LiveCounters counters;
+  ModelBatchTimes model_batches;
   std::vector<LiveRootStatus> roots;
   std::vector<std::string> warnings;  // lasting conditions (watch limit, ...)
   std::string error;                  // set when state is "failed"
@@ -150,6 +175,10 @@ class LiveIndexer {
   void on_changes(const ChangedPaths& changes);
   void on_root_rescan(const std::string& root);
   void on_watch_warning(const std::string& warning);
+  // Counted without a lock: the watchers call these from their threads,
+  // also while a reconfiguration stops and starts them.
+  void on_watcher_events(uint64_t events) { watcher_events_ += events; }
+  void on_watcher_overflow() { ++watcher_overflows_; }
 
  private:
   struct Work;
@@ -161,6 +190,9 @@ class LiveIndexer {
   void apply_changes(const ChangedPaths& changes);
   void forget_roots(const std::vector<std::string>& roots);
   void add_counts(const IndexingCounts& counts);
+  // The progress callback of a run: records it in status_.run.
+  ProgressCallback record_progress();
+  void end_run();
   void update_catalog_status();
   void set_state(const std::string& state);
   // The roots in groups that share include and exclude lists, each group
@@ -204,6 +236,8 @@ class LiveIndexer {
   std::condition_variable stopped_cv_;
 
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> watcher_events_{0};
+  std::atomic<uint64_t> watcher_overflows_{0};
   std::unique_ptr<live::LiveWatchers> watchers_;
   std::thread thread_;
 };

@@ -36,6 +36,8 @@ WatcherOptions watcher_options(LiveIndexer& sink, const LiveOptions& options) {
       spdlog::info("{}", message);
     }
   };
+  watch.on_events = [&sink](uint64_t events) { sink.on_watcher_events(events); };
+  watch.on_overflow = [&sink] { sink.on_watcher_overflow(); };
   watch.testing.max_watches = options.max_watches;
   return watch;
 }

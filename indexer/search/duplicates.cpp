@@ -49,13 +49,14 @@ std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorStore& ind
   return groups;
 }
 
-std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score) {
+std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score,
+                                            const std::function<void(size_t)>& progress) {
   if (!(min_score > 0 && min_score <= 1)) {
     throw InvalidInput("min_score must be a similarity above 0 and at most 1, got " + std::to_string(min_score));
   }
   std::vector<DuplicateGroup> groups;
   std::unordered_set<VectorId> in_groups;
-  for (const std::vector<SearchHit>& near : group_near_duplicates(index, min_score)) {
+  for (const std::vector<SearchHit>& near : group_near_duplicates(index, min_score, 256, progress)) {
     DuplicateGroup group;
     for (const SearchHit& hit : near) {
       group.members.push_back({hit.id, hit.score, catalog.paths_of(hit.id)});

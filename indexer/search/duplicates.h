@@ -43,7 +43,9 @@ std::vector<std::vector<SearchHit>> group_near_duplicates(const VectorStore& ind
 // The near-duplicate groups with their paths, and every other content with
 // several paths as a group of one member (exact copies). Largest groups
 // first (members, then paths), then by first id. Throws InvalidInput when
-// min_score is not in (0, 1].
-std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score);
+// min_score is not in (0, 1]. `progress` (optional) is told how many images
+// are done after each batch; an exception it throws ends the search.
+std::vector<DuplicateGroup> find_duplicates(const VectorStore& index, const Catalog& catalog, float min_score,
+                                            const std::function<void(size_t)>& progress = {});
 
 }  // namespace imgsearchd
