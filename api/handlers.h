@@ -24,7 +24,8 @@ void search_by_upload(Call& call);        // POST /api/search/image
 void similar_images(Call& call);          // GET  /api/images/{id}/similar
 
 // handlers/duplicates.cpp
-void duplicate_images(Call& call);  // GET /api/duplicates
+void start_duplicates(Call& call);     // POST /api/duplicates
+void duplicates_progress(Call& call);  // GET  /api/duplicates
 
 // handlers/images.cpp
 void image_metadata(Call& call);   // GET /api/images/{id}

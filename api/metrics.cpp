@@ -41,7 +41,6 @@ std::string number(double value) {
 }
 
 const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-const std::vector<double> kBatchBounds = {0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64};
 
 }  // namespace
 
@@ -84,25 +83,51 @@ void MetricsRegistry::observe(const std::string& name, const std::string& help, 
   histogram.sum += value;
 }
 
-void MetricsRegistry::set_files(const std::string& state, uint64_t count) {
-  set_gauge("imgsearchd_files", "Files in the catalogue by state.", static_cast<double>(count), {{"state", state}});
+void MetricsRegistry::set_counter(const std::string& name, const std::string& help, double total,
+                                  const MetricLabels& labels) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  family(name, Type::counter, help).values[labels] = total;
 }
-void MetricsRegistry::set_queue_depth(uint64_t depth) {
-  set_gauge("imgsearchd_queue_depth", "Changes waiting to be indexed.", static_cast<double>(depth));
+
+void MetricsRegistry::set_histogram(const std::string& name, const std::string& help,
+                                    const HistogramSnapshot& snapshot, const MetricLabels& labels) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Histogram& histogram = family(name, Type::histogram, help).histograms[labels];
+  histogram.bounds = snapshot.bounds;
+  histogram.buckets.assign(snapshot.bounds.size(), 0);
+  histogram.count = 0;
+  for (size_t i = 0; i < snapshot.counts.size(); ++i) {
+    if (i < histogram.buckets.size()) histogram.buckets[i] = snapshot.counts[i];
+    histogram.count += snapshot.counts[i];
+  }
+  histogram.sum = snapshot.sum;
 }
-void MetricsRegistry::add_images_embedded(uint64_t count) {
-  add_counter("imgsearchd_images_embedded_total", "Images run through the model.", static_cast<double>(count));
+
+void MetricsRegistry::set_service(const ServiceMetrics& s) {
+  const auto d = [](uint64_t value) { return static_cast<double>(value); };
+  const char* files = "Files in the catalogue by state (pending: found by the indexing run in flight, not done yet).";
+  set_gauge("imgsearchd_files", files, d(s.files_ok), {{"state", "ok"}});
+  set_gauge("imgsearchd_files", files, d(s.files_failed), {{"state", "failed"}});
+  set_gauge("imgsearchd_files", files, d(s.files_pending), {{"state", "pending"}});
+  set_gauge("imgsearchd_queue_depth", "Changed paths waiting to be indexed.", d(s.queue_depth));
+  set_counter("imgsearchd_images_embedded_total", "Images run through the model.", d(s.images_embedded));
+  if (!s.model_batch_seconds.bounds.empty()) {
+    set_histogram("imgsearchd_model_batch_seconds", "Model time per batch of images.", s.model_batch_seconds);
+  }
+  set_counter("imgsearchd_watcher_events_total", "File system events the watchers received.", d(s.watcher_events));
+  set_counter("imgsearchd_watcher_overflows_total", "Watcher event queue overflows (each rescans the roots).",
+              d(s.watcher_overflows));
+  const char* rescans = "Rescans finished: of every root (full) or of one root (root).";
+  set_counter("imgsearchd_rescans_total", rescans, d(s.full_rescans), {{"kind", "full"}});
+  set_counter("imgsearchd_rescans_total", rescans, d(s.root_rescans), {{"kind", "root"}});
+  set_gauge("imgsearchd_index_vectors", "Vectors in the model's index (searchable images).", d(s.vectors));
 }
-void MetricsRegistry::observe_model_batch_seconds(double seconds) {
-  observe("imgsearchd_model_batch_seconds", "Model time per batch of images.", seconds, kBatchBounds);
-}
-void MetricsRegistry::add_watcher_events(uint64_t count) {
-  add_counter("imgsearchd_watcher_events_total", "File system events the watcher received.",
-              static_cast<double>(count));
-}
-void MetricsRegistry::add_watcher_overflows(uint64_t count) {
-  add_counter("imgsearchd_watcher_overflows_total", "Watcher event queue overflows (each triggers a rescan).",
-              static_cast<double>(count));
+
+void MetricsRegistry::set_text_cache(uint64_t hits, uint64_t misses) {
+  set_counter("imgsearchd_text_cache_hits_total", "Text queries answered from the embedding cache.",
+              static_cast<double>(hits));
+  set_counter("imgsearchd_text_cache_misses_total", "Text queries that ran the text tower.",
+              static_cast<double>(misses));
 }
 
 void MetricsRegistry::observe_request(const std::string& route, int status, double seconds) {

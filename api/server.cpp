@@ -104,6 +104,7 @@ ApiServer::ApiServer(ApiOptions options, ApiContext context) {
   if (options.port < 0 || options.port > 65535) {
     throw InvalidInput("api.listen: the port must be between 0 and 65535, got " + std::to_string(options.port));
   }
+  check_search_options(options.search_defaults);  // InvalidInput naming the option
   init_image_library("imgsearchd");
   impl_ = std::make_unique<Impl>(std::move(options), std::move(context));
   impl_->configure();
@@ -284,6 +285,7 @@ void ApiServer::start() {
 
 void ApiServer::stop() {
   if (!impl_ || !impl_->started) return;
+  impl_->state.duplicates.stop();
   impl_->http.stop();
   if (impl_->listener.joinable()) impl_->listener.join();
   impl_->started = false;

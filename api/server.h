@@ -29,10 +29,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/metrics.h"
+#include "indexer/search/query_engine.h"
 
 namespace imgsearchd {
-
-class QueryEngine;
 
 struct ApiOptions {
   std::string host = "127.0.0.1";  // a loopback address, or any other with a token ("0.0.0.0", "::")
@@ -45,6 +44,16 @@ struct ApiOptions {
   size_t max_queued_connections = 64;        // waiting beyond the busy threads; more get 503
   std::filesystem::path thumbnail_dir;       // thumbnail cache; empty = made on every request
   std::filesystem::path web_dir;             // serves web_dir/index.html at /; empty = the page built in
+  // What a search gets for each option its request does not give (k,
+  // min_score, collapse, diversity, normalise, pool): the configuration's
+  // `search:` section. Checked by the constructor.
+  SearchOptions search_defaults;
+
+  struct Testing {
+    // Called on the duplicates job's thread before it searches (a test holds
+    // a job there to see it running).
+    std::function<void()> before_duplicates_search;
+  } testing;
 };
 
 // "127.0.0.1:7878", "[::1]:7878", "localhost:7878" or "0.0.0.0:7878" -> host
@@ -82,7 +91,9 @@ struct ApiContext {
   // (nullopt) and returns what was queued, e.g. {"roots": [...]}; throws
   // NotFound for a folder that is not a root. Optional (503 without).
   std::function<nlohmann::json(const std::optional<std::string>& root)> rescan;
-  // Where the service reports its figures; the server makes one if null.
+  // The service's figures, read at each scrape of GET /metrics. Optional.
+  std::function<ServiceMetrics()> service_metrics;
+  // The registry GET /metrics renders; the server makes one if null.
   std::shared_ptr<MetricsRegistry> metrics;
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/catalog_readers.h"
+#include "api/duplicates_job.h"
 #include "api/image_files.h"
 #include "api/server.h"
 
@@ -16,7 +17,8 @@ struct ApiState {
         context(std::move(context_)),
         metrics(context.metrics ? context.metrics : std::make_shared<MetricsRegistry>()),
         readers(context.catalog_file),
-        thumbnails(options.thumbnail_dir) {}
+        thumbnails(options.thumbnail_dir),
+        duplicates(options.testing.before_duplicates_search) {}
 
   // The query engine, or Unavailable with the service's reason.
   std::shared_ptr<QueryEngine> engine() const;
@@ -27,6 +29,7 @@ struct ApiState {
   CatalogReaders readers;
   ImageInfoCache image_info;
   Thumbnails thumbnails;
+  DuplicatesJob duplicates;
 };
 
 }  // namespace imgsearchd::api

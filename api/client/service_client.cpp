@@ -19,14 +19,19 @@ struct ServiceClient::Impl {
 
 namespace {
 
+// Every option is sent, reranking off included: the service's own search
+// defaults (its configuration's search: section) must not change what the
+// command line asked for. (Reranked queries are answered locally.)
 std::string query_string(const SearchOptions& options) {
   char score[32];
   std::snprintf(score, sizeof score, "%.9g", static_cast<double>(options.min_score));  // a float, exactly
-  return "k=" + std::to_string(options.k) + "&offset=" + std::to_string(options.offset) + "&min_score=" + score;
+  return "k=" + std::to_string(options.k) + "&offset=" + std::to_string(options.offset) + "&min_score=" + score +
+         "&collapse=0&diversity=0&normalise=none";
 }
 
 nlohmann::json search_body(const SearchOptions& options) {
-  return {{"k", options.k}, {"offset", options.offset}, {"min_score", options.min_score}};
+  return {{"k", options.k},         {"offset", options.offset}, {"min_score", options.min_score},
+          {"collapse", nullptr},    {"diversity", 0},           {"normalise", "none"}};
 }
 
 // The API's error body {"error": {"code", "type", "message"}} as the typed

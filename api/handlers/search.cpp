@@ -85,7 +85,7 @@ void search_by_query_string(Call& call) {
   check_query_parameters(call.request, {"q", "k", "offset", "min_score", "collapse", "diversity", "normalise", "pool"});
   if (!call.request.has_param("q")) throw InvalidInput("q is required: GET /api/search?q=TEXT");
   const std::string text = check_query_text(call.request.get_param_value("q"), "q");
-  const SearchOptions options = search_options_from_query(call.request);
+  const SearchOptions options = search_options_from_query(call.request, call.state.options.search_defaults);
   const std::shared_ptr<QueryEngine> engine = call.state.engine();
   answer_search(call, options, [&] { return engine->by_text(text, options); });
 }
@@ -109,7 +109,7 @@ void search_by_json(Call& call) {
     }
     exclude_term_images = !body["include_query_images"].get<bool>();
   }
-  const SearchOptions options = search_options_from_json(body);
+  const SearchOptions options = search_options_from_json(body, call.state.options.search_defaults);
   const std::string& kind = given.front();
   const nlohmann::json& value = body[kind];
   if (kind == "text") {
@@ -139,7 +139,7 @@ void search_by_json(Call& call) {
 
 void search_by_upload(Call& call) {
   check_query_parameters(call.request, {"k", "offset", "min_score", "collapse", "diversity", "normalise", "pool"});
-  const SearchOptions options = search_options_from_query(call.request);
+  const SearchOptions options = search_options_from_query(call.request, call.state.options.search_defaults);
   std::string bytes;
   std::string name = "the uploaded image";
   if (call.request.is_multipart_form_data()) {
@@ -157,7 +157,7 @@ void search_by_upload(Call& call) {
 void similar_images(Call& call) {
   const VectorId id = parse_image_id(call.request.matches[1]);
   check_query_parameters(call.request, {"k", "offset", "min_score", "collapse", "diversity", "normalise", "pool"});
-  const SearchOptions options = search_options_from_query(call.request);
+  const SearchOptions options = search_options_from_query(call.request, call.state.options.search_defaults);
   const std::shared_ptr<QueryEngine> engine = call.state.engine();
   answer_search(call, options, [&] { return engine->by_id(id, options); });
 }

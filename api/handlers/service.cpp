@@ -36,12 +36,10 @@ void metrics(Call& call) {
     call.state.metrics->set_gauge("imgsearchd_ready", "1 when searches can be answered.", ready.engine ? 1 : 0);
     if (ready.engine) {
       const TextEmbeddingCache::Stats cache = ready.engine->text_cache_stats();
-      call.state.metrics->set_gauge("imgsearchd_text_cache_hits", "Text queries answered from the embedding cache.",
-                                    static_cast<double>(cache.hits));
-      call.state.metrics->set_gauge("imgsearchd_text_cache_misses", "Text queries that ran the text tower.",
-                                    static_cast<double>(cache.misses));
+      call.state.metrics->set_text_cache(cache.hits, cache.misses);
     }
   }
+  if (call.state.context.service_metrics) call.state.metrics->set_service(call.state.context.service_metrics());
   call.response.set_content(call.state.metrics->exposition(), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -38,6 +38,10 @@ struct QueryArguments {
   std::vector<std::string> add, subtract;  // search: more terms, rclip's syntax
   bool include_query_images = false;
   bool json = false;
+  // -k and --min-score, to tell whether they were given (else search.k and
+  // search.min_score of the configuration).
+  CLI::Option* k_option = nullptr;
+  CLI::Option* min_score_option = nullptr;
 };
 
 // What a query needs, opened in the order that gives the cheapest clear
@@ -52,7 +56,11 @@ struct QueryContext {
 // now; nothing to query the index here. With --model the index is always
 // read here: the service searches with its own model only.
 std::optional<ServiceLink> service_for_query(AppContext& context, QueryArguments& args, bool plain_query) {
-  apply_rerank_flags(context.config(), args.rerank, args.search);
+  const Config& config = context.config();
+  if (args.k_option && args.k_option->count() == 0) args.search.k = static_cast<size_t>(config.search.k);
+  if (args.min_score_option && args.min_score_option->count() == 0)
+    args.search.min_score = static_cast<float>(config.search.min_score);
+  apply_rerank_flags(config, args.rerank, args.search);
   check_search_options(args.search, cli_option_names());
   context.apply_log_level(/*quiet=*/true);
   if (!args.model.empty() || !plain_query || args.search.rerank.active()) return std::nullopt;
@@ -200,9 +208,10 @@ void run_similar(AppContext& app, QueryArguments& args) {
 }
 
 void add_query_options(CLI::App* cmd, QueryArguments& args) {
-  cmd->add_option("-k", args.search.k, "number of results (1 to 1000)")->capture_default_str();
-  cmd->add_option("--min-score", args.search.min_score,
-                  "leave out results scoring below this (cosine similarity, -1 to 1)");
+  args.k_option = cmd->add_option("-k", args.search.k, "number of results (1 to 1000; default: config search.k, 10)");
+  args.min_score_option = cmd->add_option("--min-score", args.search.min_score,
+                                          "leave out results scoring below this (cosine similarity, -1 to 1; "
+                                          "default: config search.min_score)");
   cmd->add_option("--offset", args.search.offset, "skip this many results first (paging)");
   cmd->add_option("-m,--model", args.model, "model name or weights file (default: config model.name)");
   cmd->add_flag("--json", args.json, "print the results as JSON");

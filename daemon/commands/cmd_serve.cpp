@@ -17,8 +17,10 @@
 #include "api/server.h"
 #include "daemon/commands/app.h"
 #include "daemon/commands/model_options.h"
+#include "daemon/commands/rerank_flags.h"
 #include "daemon/service/service_signals.h"
 #include "daemon/service/service_status_file.h"
+#include "daemon/service/service_status_json.h"
 #include "daemon/service/systemd_notify.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/live/live_indexer.h"
@@ -58,45 +60,6 @@ LiveOptions live_options(const Config& config) {
   return options;
 }
 
-nlohmann::json status_json(const LiveStatus& status) {
-  const LiveCounters& c = status.counters;
-  nlohmann::json roots = nlohmann::json::array();
-  for (const LiveRootStatus& root : status.roots) {
-    roots.push_back({{"path", root.path},
-                     {"watcher", root.watcher},
-                     {"watches", root.watches},
-                     {"polled_folders", root.polled_folders},
-                     {"problem", root.problem}});
-  }
-  return {{"state", status.state},
-          {"startup_reconcile_done", status.startup_reconcile_done},
-          {"model", status.model},
-          {"model_loaded", status.model_loaded},
-          {"model_problem", status.model_problem},
-          {"pending_paths", status.pending_paths},
-          {"generation", status.generation},
-          {"files_ok", status.files_ok},
-          {"files_failed", status.files_failed},
-          {"searchable", status.searchable},
-          {"counters",
-           {{"hashed", c.hashed},
-            {"attached", c.attached},
-            {"reattached", c.reattached},
-            {"catalogued", c.catalogued},
-            {"embedded", c.embedded},
-            {"model_calls", c.model_calls},
-            {"failed", c.failed},
-            {"removed", c.removed},
-            {"deferred", c.deferred},
-            {"change_batches", c.change_batches},
-            {"changed_paths", c.changed_paths},
-            {"reconciles", c.reconciles},
-            {"root_rescans", c.root_rescans}}},
-          {"roots", roots},
-          {"warnings", status.warnings},
-          {"error", status.error}};
-}
-
 // The one line systemd shows under `systemctl status`.
 std::string status_line(const LiveStatus& status) {
   std::string line = status.state + ": " + std::to_string(status.files_ok) + " files, " +
@@ -116,7 +79,26 @@ ApiOptions api_options(const Config& config) {
   options.max_body_bytes = static_cast<size_t>(config.api.max_body_bytes);
   options.threads = config.api.threads;
   options.thumbnail_dir = config.data_dir / "thumbnails";
+  options.search_defaults = configured_search_defaults(config);
   return options;
+}
+
+// The live indexer's figures for GET /metrics.
+ServiceMetrics service_metrics(const LiveStatus& status) {
+  ServiceMetrics metrics;
+  metrics.files_ok = status.files_ok;
+  metrics.files_failed = status.files_failed;
+  metrics.files_pending = status.run.total > status.run.done ? status.run.total - status.run.done : 0;
+  metrics.queue_depth = status.pending_paths;
+  metrics.images_embedded = status.counters.embedded;
+  metrics.model_batch_seconds =
+      HistogramSnapshot{ModelBatchTimes::bounds(), status.model_batches.counts, status.model_batches.seconds};
+  metrics.watcher_events = status.counters.watcher_events;
+  metrics.watcher_overflows = status.counters.watcher_overflows;
+  metrics.full_rescans = status.counters.reconciles;
+  metrics.root_rescans = status.counters.root_rescans;
+  metrics.vectors = status.vectors;
+  return metrics;
 }
 
 std::string api_url(const std::string& host, int port) {
@@ -138,11 +120,17 @@ ApiContext api_context(LiveIndexer& live, const Config& config) {
     return readiness;
   };
   const std::filesystem::path data_dir = config.data_dir;
-  context.status = [&live, data_dir] {
-    nlohmann::json status = status_json(live.status());
+  const std::string device = config.model.device;
+  context.status = [&live, data_dir, device] {
+    // The failed files with their reasons, from a reader of its own (WAL:
+    // current up to the last commit).
+    const Catalog reader = Catalog::open_read_only(catalog_path(data_dir));
+    const std::vector<FailedFile> failures = reader.failed_files();
+    nlohmann::json status = service_status_json(live.status(), device, &failures);
     status["data_dir"] = data_dir.string();
     return status;
   };
+  context.service_metrics = [&live] { return service_metrics(live.status()); };
   context.rescan = [&live](const std::optional<std::string>& root) {
     const LiveStatus status = live.status();
     nlohmann::json roots = nlohmann::json::array();
@@ -203,7 +191,7 @@ int run_serve(AppContext& context, const ServeArguments& args) {
   nlohmann::json published;
   auto publish = [&] {
     const LiveStatus status = live.status();
-    nlohmann::json json = status_json(status);
+    nlohmann::json json = service_status_json(status, config.model.device);
     json["api"] = api_address;
     if (json == published) return;
     published = json;

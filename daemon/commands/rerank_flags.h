@@ -45,6 +45,16 @@ inline void apply_rerank_flags(const Config& config, const RerankFlags& flags, S
   options.pool = flags.pool.value_or(static_cast<size_t>(config.search.pool));
 }
 
+// The configuration's search defaults (search: in config.yaml) as a whole:
+// what `serve` gives the API for options a request leaves out.
+inline SearchOptions configured_search_defaults(const Config& config) {
+  SearchOptions options;
+  options.k = static_cast<size_t>(config.search.k);
+  options.min_score = static_cast<float>(config.search.min_score);
+  apply_rerank_flags(config, RerankFlags{}, options);
+  return options;
+}
+
 // The names the flags have in messages.
 inline SearchOptionNames cli_option_names() {
   SearchOptionNames names;

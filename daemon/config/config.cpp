@@ -304,6 +304,12 @@ Config load_config(const std::filesystem::path& file) {
   api.reject_unknown_keys();
 
   Section search = top.child("search");
+  search.read<int>("k", config.search.k, [](const int& v) {
+    return v >= 1 && v <= 1000 ? std::string() : "must be between 1 and 1000, got " + std::to_string(v);
+  });
+  search.read<double>("min_score", config.search.min_score, [](const double& v) {
+    return v >= -1 && v <= 1 ? std::string() : "must be between -1 and 1, got " + std::to_string(v);
+  });
   search.read<int>("pool", config.search.pool, [](const int& v) {
     return v >= 1 && v <= 10000 ? std::string() : "must be between 1 and 10000, got " + std::to_string(v);
   });

@@ -92,6 +92,8 @@ struct Config {
 
   // Defaults for every search (CLI flags and API fields override them).
   struct Search {
+    int k = 10;                      // results per page, 1 .. 1000
+    double min_score = -1;           // leave out results scoring below this (cosine, -1 .. 1); -1 = none
     int pool = 200;                  // candidates reranked when collapse, diversity or normalise is on
     double collapse = 0;             // near-duplicate collapsing similarity, (0, 1]; 0 = off
     double diversity = 0;            // maximal-marginal-relevance weight, 0 (relevance) .. 1

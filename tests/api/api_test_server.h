@@ -41,6 +41,7 @@ struct FakeService {
   bool hold_rescans = false;
   bool rescan_entered = false;
   std::vector<std::string> roots;
+  ServiceMetrics metrics;  // what GET /metrics reads at each scrape
 };
 
 class ApiTest : public ::testing::Test {
@@ -94,6 +95,10 @@ class ApiTest : public ::testing::Test {
       const Catalog reader = Catalog::open_read_only(catalog_path(data_dir_));
       const CatalogCounts counts = reader.counts();
       return nlohmann::json{{"indexed", counts.files_ok}, {"failed", counts.files_failed}, {"model", session_->name()}};
+    };
+    context.service_metrics = [this] {
+      std::lock_guard<std::mutex> lock(service_.mutex);
+      return service_.metrics;
     };
     context.rescan = [this](const std::optional<std::string>& root) {
       std::unique_lock<std::mutex> lock(service_.mutex);

@@ -136,7 +136,7 @@ TEST(Metrics, ExpositionFormat) {
   MetricsRegistry metrics;
   metrics.observe_request("GET /api/search", 200, 0.004);
   metrics.observe_request("GET /api/search", 200, 0.2);
-  metrics.set_files("ok", 10);
+  metrics.set_gauge("imgsearchd_files", "Files.", 10, {{"state", "ok"}});
   metrics.set_gauge("imgsearchd_label_test", "Quoting.", 1, {{"path", "a\"b\\c\nd"}});
   const std::string text = metrics.exposition();
   EXPECT_NE(text.find("# TYPE imgsearchd_http_requests_total counter\n"), std::string::npos);
@@ -151,6 +151,54 @@ TEST(Metrics, ExpositionFormat) {
   EXPECT_NE(text.find("imgsearchd_files{state=\"ok\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("imgsearchd_label_test{path=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text;
   EXPECT_EQ(metrics.value("imgsearchd_files", {{"state", "ok"}}), 10);
+}
+
+TEST(Metrics, TheServicesFiguresAsTheyAreReadAtEachScrape) {
+  MetricsRegistry metrics;
+  ServiceMetrics service;
+  service.files_ok = 12;
+  service.files_failed = 2;
+  service.files_pending = 5;
+  service.queue_depth = 3;
+  service.images_embedded = 40;
+  // Batches of 0.03 s, 0.3 s twice and 100 s (past every bound).
+  service.model_batch_seconds = HistogramSnapshot{{0.05, 0.5, 5}, {1, 2, 0, 1}, 100.63};
+  service.watcher_events = 77;
+  service.watcher_overflows = 1;
+  service.full_rescans = 2;
+  service.root_rescans = 4;
+  service.vectors = 11;
+  metrics.set_service(service);
+  service.images_embedded = 44;  // a later scrape: the total, not an increment
+  metrics.set_service(service);
+  metrics.set_text_cache(3, 9);
+  const std::string text = metrics.exposition();
+  for (const std::string line : {
+           "# TYPE imgsearchd_files gauge",
+           "imgsearchd_files{state=\"ok\"} 12",
+           "imgsearchd_files{state=\"failed\"} 2",
+           "imgsearchd_files{state=\"pending\"} 5",
+           "imgsearchd_queue_depth 3",
+           "# TYPE imgsearchd_images_embedded_total counter",
+           "imgsearchd_images_embedded_total 44",
+           "# TYPE imgsearchd_model_batch_seconds histogram",
+           "imgsearchd_model_batch_seconds_bucket{le=\"0.05\"} 1",
+           "imgsearchd_model_batch_seconds_bucket{le=\"0.5\"} 3",
+           "imgsearchd_model_batch_seconds_bucket{le=\"5\"} 3",
+           "imgsearchd_model_batch_seconds_bucket{le=\"+Inf\"} 4",
+           "imgsearchd_model_batch_seconds_sum 100.63",
+           "imgsearchd_model_batch_seconds_count 4",
+           "imgsearchd_watcher_events_total 77",
+           "imgsearchd_watcher_overflows_total 1",
+           "imgsearchd_rescans_total{kind=\"full\"} 2",
+           "imgsearchd_rescans_total{kind=\"root\"} 4",
+           "imgsearchd_index_vectors 11",
+           "# TYPE imgsearchd_text_cache_hits_total counter",
+           "imgsearchd_text_cache_hits_total 3",
+           "imgsearchd_text_cache_misses_total 9",
+       }) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
+  }
 }
 
 TEST(TextEmbeddingCache, KeysByModelAndNormalisedTextAndDropsTheLeastRecent) {

@@ -1,6 +1,10 @@
 // Reranking, weighted terms and duplicates through the HTTP API: the same
 // library as the command line, over a real server on loopback.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "api_test_server.h"
 
@@ -96,14 +100,41 @@ TEST_F(RerankRoutesTest, WeightedTermsLeaveIndexedImagesOutUnlessAsked) {
   expect_error(post_json({{"terms", {{{"id", "12345"}}}}}), 404, "not_found", "12345");
 }
 
-TEST_F(RerankRoutesTest, DuplicatesRouteGroupsTheCopy) {
+// GET /api/duplicates until the job is no longer running (a deadline, no
+// timing assumption).
+nlohmann::json wait_for_duplicates(httplib::Client& client) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  nlohmann::json job;
+  while (std::chrono::steady_clock::now() < until) {
+    const httplib::Result result = client.Get("/api/duplicates");
+    if (!result || result->status != 200) return nlohmann::json();
+    job = nlohmann::json::parse(result->body);
+    if (job["state"] != "running") return job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "the duplicates job still runs: " << job.dump();
+  return job;
+}
+
+TEST_F(RerankRoutesTest, DuplicatesJobGroupsTheCopy) {
   const fs::path copy = add_pixel_identical_copy();
   fs::copy_file(photos_[5], photos_dir_ / "copies" / "exact.jpg");
   index_folders({photos_dir_});
   start_server();
-  const httplib::Result result = client().Get("/api/duplicates?min_score=0.95");
-  ASSERT_EQ(result->status, 200) << result->body;
-  const nlohmann::json out = body_json(result);
+  expect_error(client().Get("/api/duplicates"), 404, "not_found", "POST /api/duplicates starts one");
+
+  const httplib::Result started = client().Post("/api/duplicates", R"({"min_score": 0.95})", "application/json");
+  ASSERT_EQ(started->status, 202) << started->body;
+  EXPECT_EQ(started->get_header_value("Location"), "/api/duplicates");
+  EXPECT_EQ(body_json(started)["job"], 1);
+  EXPECT_EQ(body_json(started)["images_total"], kPhotos + 1);
+
+  const nlohmann::json job = wait_for_duplicates(client());
+  ASSERT_EQ(job["state"], "done") << job.dump(1);
+  EXPECT_EQ(job["job"], 1);
+  EXPECT_EQ(job["images_done"], kPhotos + 1);
+  const nlohmann::json& out = job["result"];
+  EXPECT_FLOAT_EQ(out["min_score"].get<float>(), 0.95f);
   ASSERT_EQ(out["group_count"], 2) << out.dump(1);
   std::set<std::string> ids;
   for (const auto& member : out["groups"][0]["members"]) ids.insert(member["id"].get<std::string>());
@@ -111,8 +142,66 @@ TEST_F(RerankRoutesTest, DuplicatesRouteGroupsTheCopy) {
   EXPECT_EQ(out["groups"][1]["paths"], 2);
   EXPECT_EQ(out["groups"][1]["images"], 1);
 
-  expect_error(client().Get("/api/duplicates?min_score=2"), 400, "invalid_request", "min_score must be");
-  expect_error(client().Get("/api/duplicates?min=1"), 400, "invalid_request", "unknown parameter");
+  // No body: min_score 0.95, a new job.
+  const httplib::Result again = client().Post("/api/duplicates", "", "application/json");
+  ASSERT_EQ(again->status, 202) << again->body;
+  EXPECT_EQ(body_json(again)["job"], 2);
+  EXPECT_EQ(wait_for_duplicates(client())["result"]["group_count"], 2);
+
+  expect_error(client().Post("/api/duplicates", R"({"min_score": 2})", "application/json"), 400, "invalid_request",
+               "min_score must be");
+  expect_error(client().Post("/api/duplicates", R"({"min_score": "high"})", "application/json"), 400,
+               "invalid_request", "min_score must be a number");
+  expect_error(client().Post("/api/duplicates", R"({"min": 1})", "application/json"), 400, "invalid_request",
+               "unknown field");
+  expect_error(client().Post("/api/duplicates", "{", "application/json"), 400, "invalid_request", "not valid JSON");
+  expect_error(client().Get("/api/duplicates?min_score=0.9"), 400, "invalid_request", "goes with POST");
+}
+
+TEST_F(RerankRoutesTest, ADuplicatesJobHoldsNoRequestThreadAndRunsOneAtATime) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool entered = false, released = false;
+  ApiOptions options = default_options();
+  options.threads = 1;  // the job must not hold the only request thread
+  options.testing.before_duplicates_search = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    entered = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return released; });
+  };
+  start_server(options);
+  auto release = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    released = true;
+    changed.notify_all();
+  };
+  const httplib::Result started = client().Post("/api/duplicates", R"({"min_score": 0.95})", "application/json");
+  ASSERT_EQ(started->status, 202) << started->body;
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
+  }
+  // The job is running; requests are answered meanwhile.
+  EXPECT_EQ(client().Get("/health")->status, 200);
+  EXPECT_EQ(client().Get("/api/search?q=a%20dog")->status, 200);
+  const httplib::Result running = client().Get("/api/duplicates");
+  ASSERT_EQ(running->status, 200);
+  EXPECT_EQ(body_json(running)["state"], "running");
+  EXPECT_EQ(body_json(running)["images_done"], 0);
+  // The same search again is that job; another waits for it.
+  const httplib::Result same = client().Post("/api/duplicates", R"({"min_score": 0.95})", "application/json");
+  ASSERT_EQ(same->status, 202);
+  EXPECT_EQ(body_json(same)["job"], 1);
+  const httplib::Result other = client().Post("/api/duplicates", R"({"min_score": 0.9})", "application/json");
+  ASSERT_EQ(other->status, 409) << other->body;
+  EXPECT_NE(body_json(other)["error"]["message"].get<std::string>().find("is running"), std::string::npos);
+  release();
+  EXPECT_EQ(wait_for_duplicates(client())["state"], "done");
+  const httplib::Result next = client().Post("/api/duplicates", R"({"min_score": 0.9})", "application/json");
+  ASSERT_EQ(next->status, 202) << next->body;
+  EXPECT_EQ(body_json(next)["job"], 2);
+  EXPECT_EQ(wait_for_duplicates(client())["state"], "done");
 }
 
 TEST_F(RerankRoutesTest, BadRerankOptionsAreRefusedByName) {

@@ -195,6 +195,10 @@ TEST_F(SearchRoutesTest, KOfZeroMinusOneAndABillionAre400) {
                  "k must be");
     expect_error(client().Get(("/api/images/" + std::to_string(id_of(photos_[0])) + "/similar?k=" + k).c_str()), 400,
                  "invalid_request", "k must be");
+    expect_error(client().Post(("/api/search/image?k=" + k).c_str(), read_text(photos_[0]), "image/jpeg"), 400,
+                 "invalid_request", "k must be");
+    expect_error(post_json(nlohmann::json::parse("{\"terms\": [{\"text\": \"cat\"}], \"k\": " + k + "}")), 400,
+                 "invalid_request", "k must be");
   }
   expect_error(client().Get("/api/search?q=cat&k=abc"), 400, "invalid_request", "k must be");
   expect_error(client().Get("/api/search?q=cat&offset=100001"), 400, "invalid_request", "offset must be at most");

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "api/routes.h"
 #include "api_test_server.h"
 
 namespace imgsearchd::test {
@@ -115,6 +116,35 @@ TEST_F(SecurityTest, AForeignHostHeaderIsRefused) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 403", 0), 0u) << answer;
   EXPECT_NE(answer.find("Host header is missing"), std::string::npos) << answer;
   expect_healthy();
+}
+
+// Every route of the table, by its own method: a foreign Host is refused
+// whatever the token, and a missing or wrong token wherever one is needed,
+// each with the JSON error and the service still healthy after.
+TEST_F(SecurityTest, EveryRouteRefusesAForeignHostAndAWrongToken) {
+  const std::string token = "s3cret-token-0123456789";
+  ApiOptions options = default_options();
+  options.token = token;
+  start_server(options);
+  const std::string id = std::to_string(id_of(photos_[0]));
+  for (const api::Route& route : api::route_table()) {
+    std::string path = route.path;
+    const size_t braces = path.find("{id}");
+    if (braces != std::string::npos) path.replace(braces, 4, id);
+    const bool post = std::string(route.method) == "POST";
+    SCOPED_TRACE(std::string(route.method) + " " + path);
+    auto send = [&](const httplib::Headers& headers) {
+      return post ? client().Post(path, headers, "{}", "application/json") : client().Get(path, headers);
+    };
+    expect_error(send({{"Host", "evil.example"}, {"Authorization", "Bearer " + token}}), 403, "forbidden",
+                 "DNS rebinding");
+    if (route.needs_token) {
+      expect_error(send({}), 401, "unauthorized", "Authorization: Bearer");
+      expect_error(send({{"Authorization", "Bearer " + token + "x"}}), 401, "unauthorized", "token is wrong");
+    } else {
+      EXPECT_EQ(send({{"Authorization", "Bearer wrong"}})->status, 200);
+    }
+  }
 }
 
 TEST_F(SecurityTest, CrossOriginRequestsAreRefusedUnlessConfigured) {

@@ -74,21 +74,28 @@ TEST_F(ServiceRoutesTest, MetricsCountRequestsByRouteAndStatusAndShowTheServices
   ASSERT_EQ(client().Get("/api/search?q=cat")->status, 200);
   ASSERT_EQ(client().Get("/api/search?q=cat&k=0")->status, 400);
   ASSERT_EQ(client().Get("/nothing/here")->status, 404);
-  server_->metrics().set_queue_depth(7);
-  server_->metrics().set_files("failed", 3);
-  server_->metrics().add_images_embedded(42);
-  server_->metrics().observe_model_batch_seconds(0.3);
-  server_->metrics().add_watcher_events(5);
-  server_->metrics().add_watcher_overflows(1);
+  {
+    std::lock_guard<std::mutex> lock(service_.mutex);
+    service_.metrics.queue_depth = 7;
+    service_.metrics.files_failed = 3;
+    service_.metrics.images_embedded = 42;
+    service_.metrics.model_batch_seconds = HistogramSnapshot{{0.25, 0.5}, {0, 1, 0}, 0.3};
+    service_.metrics.watcher_events = 5;
+    service_.metrics.watcher_overflows = 1;
+    service_.metrics.vectors = kPhotos;
+  }
+  // Two searches for one text: the second from the text-embedding cache.
+  ASSERT_EQ(client().Get("/api/search?q=a%20dog")->status, 200);
+  ASSERT_EQ(client().Get("/api/search?q=A%20Dog")->status, 200);
   const httplib::Result result = client().Get("/metrics");
   ASSERT_EQ(result->status, 200);
   EXPECT_EQ(result->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
   const std::string& text = result->body;
   for (const std::string line : {
-           "imgsearchd_http_requests_total{route=\"GET /api/search\",status=\"200\"} 1",
+           "imgsearchd_http_requests_total{route=\"GET /api/search\",status=\"200\"} 3",
            "imgsearchd_http_requests_total{route=\"GET /api/search\",status=\"400\"} 1",
            "imgsearchd_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
-           "imgsearchd_http_request_duration_seconds_count{route=\"GET /api/search\"} 2",
+           "imgsearchd_http_request_duration_seconds_count{route=\"GET /api/search\"} 4",
            "# TYPE imgsearchd_http_request_duration_seconds histogram",
            "imgsearchd_queue_depth 7",
            "imgsearchd_files{state=\"failed\"} 3",
@@ -96,6 +103,8 @@ TEST_F(ServiceRoutesTest, MetricsCountRequestsByRouteAndStatusAndShowTheServices
            "imgsearchd_model_batch_seconds_bucket{le=\"0.5\"} 1",
            "imgsearchd_watcher_events_total 5",
            "imgsearchd_watcher_overflows_total 1",
+           "imgsearchd_index_vectors 16",
+           "imgsearchd_text_cache_hits_total 1",
            "imgsearchd_ready 1",
        }) {
     EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
