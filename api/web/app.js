@@ -13,7 +13,7 @@
 (() => {
   const PAGE_SIZE = 30;
   const THUMBNAIL_SIZE = 256;
-  const STATUS_POLL_BUSY_MS = 2000;  // while files wait to be indexed
+  const STATUS_POLL_BUSY_MS = 2000;  // while the service indexes or files wait
   const STATUS_POLL_IDLE_MS = 5000;
   const STATUS_POLL_DOWN_MS = 5000;  // while the service does not answer
   const TOKEN_KEY = 'imgsearchd.token';
@@ -22,6 +22,7 @@
   const el = {
     form: $('search-form'), q: $('q'), pick: $('pick-image'), file: $('image-file'),
     status: $('status'), statusText: $('status-text'), statusMore: $('status-more'),
+    rescan: $('rescan'), rescanResult: $('rescan-result'),
     error: $('error'), errorText: $('error-text'), errorClose: $('error-close'),
     tokenForm: $('token-form'), token: $('token'),
     intro: $('intro'), summary: $('summary'), summaryImage: $('summary-image'),
@@ -231,9 +232,12 @@
       if (error.status === 413 && query.kind === 'image') {
         error.message += `; this image is ${formatBytes(uploads.get(query.key).size)}`;
       }
-      showError(error, query.kind === 'image' ? 'The image search failed' : 'The search failed');
+      const failed = query.kind === 'image' ? 'The image search failed' : 'The search failed';
+      showError(error, failed);
       if (current.results.length === 0) {
-        el.summaryDetail.textContent = 'No results.';
+        // Not "no results": nothing was searched. The message stays here
+        // once the error box is dismissed.
+        el.summaryDetail.textContent = `${failed}: ${error.message}`;
         current.next = null;  // the same request would fail the same way; later pages keep the retry button
       }
     } finally {
@@ -611,27 +615,30 @@
 
   // ---- the status bar ------------------------------------------------------
 
-  const firstNumber = (...values) => values.find((value) => typeof value === 'number' && Number.isFinite(value));
-
-  // The service's status document, read leniently: the counts may sit at
-  // the top or under "counts".
+  // GET /api/status as the service writes it (daemon/service/service_status_json.cpp;
+  // README, "HTTP API"): the catalogue's counts, the changes waiting, the run
+  // in flight, the model, the roots and their watchers, the failed files.
   function readStatus(status) {
-    const counts = status.counts || {};
-    const queue = status.queue || {};
-    const model = status.model;
-    const pending = firstNumber(status.pending, counts.pending, status.queue_depth, queue.depth);
+    const count = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+    const run = status.run && typeof status.run === 'object' ? status.run : null;
+    // A model given as a weights file: its name is enough here.
+    const model = typeof status.model === 'string' ? status.model.split('/').pop() : undefined;
     return {
-      indexed: firstNumber(status.indexed, counts.indexed, counts.files_ok),
-      pending,
-      failed: firstNumber(status.failed, counts.failed, counts.files_failed),
-      rate: firstNumber(status.rate, status.images_per_second, queue.rate),
-      eta: firstNumber(status.eta_seconds, status.seconds_left, queue.eta_seconds),
-      state: typeof status.state === 'string' ? status.state : (pending > 0 ? 'indexing' : 'idle'),
-      model: typeof model === 'string' ? model : model && model.name,
-      device: status.device || (model && model.device),
+      state: typeof status.state === 'string' ? status.state : 'unknown',
+      indexed: count(status.files_ok),
+      failed: count(status.files_failed),
+      pending: count(status.pending_paths),
+      runDone: run ? count(run.done) : undefined,
+      runTotal: run ? count(run.total) : undefined,
+      rate: run ? count(run.rate) : undefined,
+      eta: run ? count(run.eta_seconds) : undefined,
+      model,
+      modelLoaded: status.model_loaded !== false,
+      modelProblem: typeof status.model_problem === 'string' ? status.model_problem : '',
+      device: typeof status.device === 'string' ? status.device : '',
+      error: typeof status.error === 'string' ? status.error : '',
       roots: Array.isArray(status.roots) ? status.roots : [],
-      failures: Array.isArray(status.recent_failures) ? status.recent_failures
-        : Array.isArray(status.failures) ? status.failures : [],
+      failures: Array.isArray(status.failures) ? status.failures : [],
     };
   }
 
@@ -643,16 +650,26 @@
 
   const plural = (n, one, many) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
+  // What the service is doing, in words. "watching" with changes waiting is
+  // about to index them.
+  const STATE_WORDS = {
+    starting: 'Starting', reconciling: 'Checking the folders', indexing: 'Indexing', stopping: 'Stopping',
+    stopped: 'Stopped', failed: 'Indexing stopped',
+  };
   function statusLine(s) {
-    const busy = s.state !== 'idle' && s.state !== 'ready' && s.state !== 'watching';
-    const parts = [busy ? capitalise(s.state) : 'Up to date'];
+    const word = STATE_WORDS[s.state] || (s.pending ? 'Indexing' : s.state === 'watching' ? 'Up to date' : capitalise(s.state));
+    const busy = word !== 'Up to date';
+    const parts = [word];
     if (s.indexed !== undefined) parts.push(plural(s.indexed, 'image indexed', 'images indexed'));
     if (s.pending) parts.push(`${s.pending.toLocaleString()} waiting`);
+    if (s.runTotal) parts.push(`${s.runDone.toLocaleString()} of ${s.runTotal.toLocaleString()} in this run`);
     if (s.failed) parts.push(plural(s.failed, 'file failed', 'files failed'));
-    if (busy && s.rate) parts.push(`${s.rate.toFixed(1)} images/s`);
-    if (busy && s.eta) parts.push(`about ${formatDuration(s.eta)} left`);
-    if (s.model) parts.push(`model ${s.model}${s.device ? ' on ' + s.device : ''}`);
-    return { text: parts.join(' · '), busy };
+    if (s.rate) parts.push(`${s.rate.toFixed(1)} files/s`);
+    if (s.eta) parts.push(`about ${formatDuration(s.eta)} left`);
+    if (!s.modelLoaded) parts.push(s.modelProblem || 'no model yet');
+    else if (s.model) parts.push(`model ${s.model}${s.device ? ' on ' + s.device : ''}`);
+    if (s.state === 'failed' && s.error) parts.push(s.error);
+    return { text: parts.join(' · '), busy, problem: s.state === 'failed' || !s.modelLoaded };
   }
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
@@ -664,16 +681,17 @@
       const list = document.createElement('ul');
       for (const root of s.roots) {
         const item = document.createElement('li');
-        const path = typeof root === 'string' ? root : root.path || root.root || '';
-        const state = typeof root === 'string' ? '' : root.watcher || root.state || '';
-        item.textContent = state ? `${path} — ${state}` : path;
+        const watcher = root.watcher === 'inotify+poll' ? 'watched (some folders polled: the inotify watch limit)'
+          : root.watcher === 'poll' ? 'polled' : root.watcher === 'offline' ? 'offline' : 'watched';
+        item.textContent = `${root.path || ''} — ${watcher}${root.problem ? ': ' + root.problem : ''}`;
         list.append(item);
       }
       box.append(title, list);
     }
     if (s.failures.length) {
       const title = document.createElement('h2');
-      title.textContent = 'Recent failures';
+      title.textContent = s.failed > s.failures.length
+        ? `Files that failed (the first ${s.failures.length} of ${s.failed.toLocaleString()})` : 'Files that failed';
       const list = document.createElement('ul');
       for (const failure of s.failures.slice(0, 20)) {
         const item = document.createElement('li');
@@ -681,7 +699,7 @@
         path.className = 'path';
         path.textContent = failure.path || '';
         // Reasons usually name the file already ("/a/b.jpg: not an image ...").
-        let reason = failure.reason || failure.error || '';
+        let reason = failure.reason || '';
         if (failure.path && reason.startsWith(failure.path)) reason = reason.slice(failure.path.length).replace(/^:\s*/, '');
         item.append(path, document.createTextNode(reason ? ': ' + reason : ''));
         list.append(item);
@@ -704,7 +722,7 @@
     try {
       const s = readStatus(await apiJson('/api/status'));
       const line = statusLine(s);
-      setStatus(line.busy ? 'busy' : 'idle', line.text);
+      setStatus(line.problem ? 'problem' : line.busy ? 'busy' : 'idle', line.text);
       el.statusMore.replaceChildren(statusDetails(s));
       if (line.busy) delay = STATUS_POLL_BUSY_MS;
     } catch (error) {
@@ -721,6 +739,27 @@
       lastStatusText = text;
     }
   }
+  // "Rescan folders": a reconcile of every root (POST /api/rescan), said
+  // back in words; the status line then follows it.
+  el.rescan.addEventListener('click', async () => {
+    el.rescan.disabled = true;
+    el.rescanResult.textContent = 'Asking the service to rescan…';
+    try {
+      const answer = await apiJson('/api/rescan', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}',
+      });
+      const roots = Array.isArray(answer.roots) ? answer.roots : [];
+      el.rescanResult.textContent = roots.length
+        ? `Rescanning ${plural(roots.length, 'folder', 'folders')}: ${roots.join(', ')}. Only what changed is read again.`
+        : 'There is no folder to rescan: list folders under indexer.roots in the configuration.';
+      pollStatus();
+    } catch (error) {
+      el.rescanResult.textContent = 'The rescan was refused: ' + error.message;
+    } finally {
+      el.rescan.disabled = false;
+    }
+  });
+
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) pollStatus(); else clearTimeout(statusTimer);
   });

@@ -190,9 +190,11 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     await page.locator('#status-text').filter({ hasText: '1 file failed' }).waitFor();
     assert.equal(await page.locator('#status').getAttribute('data-state'), 'idle');
     // The details name the folder and the file that failed, with its reason.
+    await page.locator('#status-text').filter({ hasText: /^Up to date · 40 images indexed · 1 file failed · model open_clip_model\.safetensors on cpu$/ }).waitFor();
+    // The details name the folder and the file that failed, with its reason.
     await page.locator('#status-details summary').click();
-    await page.locator('#status-more').filter({ hasText: 'notes-not-a-photo.jpg' }).waitFor();
-    await page.locator('#status-more').filter({ hasText: 'watching' }).waitFor();
+    await page.locator('#status-more').filter({ hasText: /notes-not-a-photo\.jpg: .+/ }).waitFor();
+    await page.locator('#status-more').filter({ hasText: /\/photos — watched/ }).waitFor();
     await shot(page, 'desktop-start.png');
     await page.locator('#status-details summary').click();
   });
@@ -362,18 +364,31 @@ test('the web page, as a user on a desktop uses it', async (t) => {
     assert.match(tooLarge, /larger than 2097152 bytes \(api\.max_body_bytes\); this image is 3\.0 MB/);
     await page.getByRole('button', { name: 'Dismiss this message' }).click();
     await error.waitFor({ state: 'hidden' });
+    // Dismissed, the failure still reads as one, not as "no results".
+    await page.locator('#summary-detail').filter({ hasText: /^The image search failed: .*api\.max_body_bytes/ }).waitFor();
   });
 
   await t.test('the status bar follows the service indexing more photos', async () => {
     assert.equal(await server.command('add 8', 'ADDED'), '8');
-    await page.locator('#status-text').filter({ hasText: '8 waiting' }).waitFor();
+    await page.locator('#status-text').filter({ hasText: /^Indexing · 40 images indexed · 8 waiting · 1 file failed/ }).waitFor();
     assert.equal(await page.locator('#status').getAttribute('data-state'), 'busy');
-    await page.locator('#status-text').filter({ hasText: /^Indexing/ }).waitFor();
     await shot(page, 'desktop-indexing.png');
+    // The count moves from 40 to 48 as the run commits its batches.
     assert.equal(await server.command('index', 'INDEXED'), '48');
-    await page.locator('#status-text').filter({ hasText: '48 images indexed' }).waitFor();
-    await page.locator('#status-text').filter({ hasText: /^Up to date/ }).waitFor();
+    await page.locator('#status-text').filter({ hasText: /^Up to date · 48 images indexed · 1 file failed/ }).waitFor();
     assert.equal(await page.locator('#status').getAttribute('data-state'), 'idle');
+  });
+
+  await t.test('"Rescan folders" asks the service to rescan and says so', async () => {
+    await page.locator('#status-details summary').click();
+    const from = server.lines.length;
+    await page.getByRole('button', { name: 'Rescan folders' }).click();
+    await page.locator('#rescan-result').filter({ hasText: /^Rescanning 1 folder: .*\/photos\. Only what changed/ }).waitFor();
+    assert.equal(await server.line('RESCAN', { from }), '*');
+    assert.equal(await server.line('INDEXED', { from }), '48');
+    await shot(page, 'desktop-rescan.png');
+    await page.locator('#status-text').filter({ hasText: /^Up to date · 48 images indexed/ }).waitFor();
+    await page.locator('#status-details summary').click();
   });
 
   await t.test('the keyboard reaches the results from the search box', async () => {
@@ -417,6 +432,15 @@ test('the web page on a phone-sized screen, in dark mode', async () => {
   assert.ok(layout.width > 140, `thumbnails large enough to see (${layout.width} px)`);
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(20, 24, 30)', 'dark');
   await shot(page, 'phone-results.png');
+
+  // The status details, long paths and the rescan button included, fit the screen.
+  await page.locator('#status-details summary').tap();
+  await page.locator('#status-more').filter({ hasText: 'notes-not-a-photo.jpg' }).waitFor();
+  await page.getByRole('button', { name: 'Rescan folders' }).waitFor();
+  const statusOverflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+  assert.ok(statusOverflow <= 0, `the status details scroll sideways (${statusOverflow} px too wide)`);
+  await shot(page, 'phone-status.png');
+  await page.locator('#status-details summary').tap();
 
   await cards(page).first().tap();
   await page.locator('#viewer').waitFor();

@@ -16,6 +16,9 @@
 //   index    indexes what waits, on a background thread; the status follows
 //            the run                                        -> "INDEXED TOTAL"
 //
+// A POST /api/rescan says "RESCAN ROOT" (ROOT "*" for all) and indexes, as
+// the "index" command does ("INDEXED TOTAL" once done).
+//
 // It serves until standard input closes (or it is killed). Logs go to
 // standard error.
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -37,10 +40,12 @@
 #include <nlohmann/json.hpp>
 
 #include "api/server.h"
+#include "daemon/service/service_status_json.h"
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/search/query_engine.h"
 #include "indexer/session/model_session.h"
 #include "store/catalog/catalog.h"
+#include "store/core/errors.h"
 #include "store/data/data_dir.h"
 #include "store/faiss/vector_index.h"
 
@@ -61,14 +66,20 @@ std::vector<fs::path> coco_photos() {
   return photos;
 }
 
-// What the status route reports: the catalogue's counts plus the run in
-// flight (or the photos added and not yet indexed).
+std::mutex g_output;
+void say(const std::string& line) {
+  std::lock_guard<std::mutex> lock(g_output);
+  std::cout << line << std::endl;
+}
+
+// The run in flight (or the photos added and not yet indexed), for the
+// status route.
 struct Progress {
   std::mutex mutex;
   bool running = false;
-  uint64_t waiting = 0;
-  double rate = 0;
-  double eta_seconds = 0;
+  uint64_t waiting = 0;  // added, not yet indexed
+  uint64_t done = 0, total = 0;
+  double seconds = 0;
 };
 
 class WebTestService {
@@ -122,6 +133,7 @@ class WebTestService {
   // Indexes on a background thread; `done` is called with the number of
   // images indexed once the run is over.
   void index(std::function<void(uint64_t)> done) {
+    std::lock_guard<std::mutex> lock(indexer_mutex_);
     if (indexer_.joinable()) indexer_.join();
     indexer_ = std::thread([this, done] {
       run_indexing_now();
@@ -153,41 +165,38 @@ class WebTestService {
     run_indexing(target, session_->model(), session_->preprocess(), options, [this](const IndexingProgress& p) {
       if (p.phase != IndexingProgress::Phase::indexing) return;
       std::lock_guard<std::mutex> lock(progress_.mutex);
-      progress_.waiting = p.total > p.done ? p.total - p.done : 0;
-      progress_.rate = p.seconds > 0 ? static_cast<double>(p.done) / p.seconds : 0;
-      progress_.eta_seconds = progress_.rate > 0 ? static_cast<double>(progress_.waiting) / progress_.rate : 0;
+      progress_.done = p.done;
+      progress_.total = p.total;
+      progress_.seconds = p.seconds;
     });
     std::lock_guard<std::mutex> lock(progress_.mutex);
     progress_.running = false;
     progress_.waiting = 0;
-    progress_.rate = 0;
-    progress_.eta_seconds = 0;
+    progress_.done = progress_.total = 0;
+    progress_.seconds = 0;
   }
 
+  // The status in the service's own shape (daemon/service/service_status_json.h,
+  // as GET /api/status of `imgsearchd serve` answers it), from the run this
+  // server drives instead of a live indexer.
   nlohmann::json status() {
     const Catalog reader = Catalog::open_read_only(catalog_path(data_dir_));
     const CatalogCounts counts = reader.counts();
-    nlohmann::json failures = nlohmann::json::array();
-    for (const FailedFile& file : reader.failed_files()) {
-      failures.push_back({{"path", file.path}, {"reason", file.reason}});
-    }
+    const std::vector<FailedFile> failures = reader.failed_files();
+    LiveStatus live;
+    live.startup_reconcile_done = true;
+    live.model = WEB_TEST_MODEL;  // the model setting, as serve reports it
+    live.model_loaded = true;
+    live.files_ok = counts.files_ok;
+    live.files_failed = counts.files_failed;
+    live.searchable = index_->size();
+    live.vectors = index_->size();
+    live.roots = {LiveRootStatus{photos_dir_.string(), "inotify", 1, 0, ""}};
     std::lock_guard<std::mutex> lock(progress_.mutex);
-    const bool busy = progress_.running || progress_.waiting > 0;
-    nlohmann::json status = {
-        {"state", busy ? "indexing" : "idle"},
-        {"indexed", counts.files_ok},
-        {"pending", progress_.waiting},
-        {"failed", counts.files_failed},
-        {"model", session_->name()},
-        {"device", "cpu"},
-        {"roots", {{{"path", photos_dir_.string()}, {"watcher", "watching (inotify)"}}}},
-        {"recent_failures", failures},
-    };
-    if (progress_.running && progress_.rate > 0) {
-      status["rate"] = progress_.rate;
-      status["eta_seconds"] = progress_.eta_seconds;
-    }
-    return status;
+    live.state = progress_.running ? "indexing" : "watching";
+    live.pending_paths = progress_.running ? 0 : progress_.waiting;
+    if (progress_.running) live.run = LiveRunProgress{true, progress_.done, progress_.total, progress_.seconds};
+    return service_status_json(live, "cpu", &failures);
   }
 
   ApiContext context() {
@@ -195,6 +204,13 @@ class WebTestService {
     context.catalog_file = catalog_path(data_dir_);
     context.readiness = [this] { return ApiReadiness{engine_, {}}; };
     context.status = [this] { return status(); };
+    // As the service does: a reconcile of the folder, in the background.
+    context.rescan = [this](const std::optional<std::string>& root) {
+      if (root && *root != photos_dir_.string()) throw NotFound("'" + *root + "' is not one of the indexed roots");
+      say("RESCAN " + root.value_or("*"));
+      index([](uint64_t total) { say("INDEXED " + std::to_string(total)); });
+      return nlohmann::json{{"roots", {photos_dir_.string()}}};
+    };
     return context;
   }
 
@@ -209,14 +225,9 @@ class WebTestService {
   std::shared_ptr<QueryEngine> engine_;
   Progress progress_;
   std::unique_ptr<ApiServer> server_;
+  std::mutex indexer_mutex_;  // index() from stdin's thread and from a rescan request
   std::thread indexer_;
 };
-
-std::mutex g_output;
-void say(const std::string& line) {
-  std::lock_guard<std::mutex> lock(g_output);
-  std::cout << line << std::endl;
-}
 
 }  // namespace
 }  // namespace imgsearchd
