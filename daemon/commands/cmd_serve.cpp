@@ -222,6 +222,12 @@ int run_serve(AppContext& context, const ServeArguments& args) {
             reloaded.api.token_file != config.api.token_file) {
           spdlog::warn("api.* changed: the HTTP API takes the new settings after a restart");
         }
+        const Config::Search& was = config.search;
+        const Config::Search& now = reloaded.search;
+        if (now.k != was.k || now.min_score != was.min_score || now.pool != was.pool || now.collapse != was.collapse ||
+            now.diversity != was.diversity || now.normalise != was.normalise) {
+          spdlog::warn("search.* changed: the HTTP API takes the new search defaults after a restart");
+        }
         live.reconfigure(live_options(reloaded));
         spdlog::set_level(spdlog::level::from_str(reloaded.log.level));
         if (context.verbose) spdlog::set_level(spdlog::level::debug);
