@@ -1,5 +1,6 @@
-// The vector index: a FAISS IndexIDMap2 over an inner-product index of
-// L2-normalised vectors (so scores are cosine similarities), keyed by the
+// The vector index: a FAISS IndexIDMap2 over a flat inner-product index of
+// L2-normalised vectors (so scores are cosine similarities), or with
+// IndexKind::ivf an IndexIVFFlat over the same vectors, keyed by the
 // stable vector ids of store/content_id.h. It holds exactly the live
 // contents of one model and is a cache of the catalogue: its file records
 // the catalogue generation it reflects, and a file that is missing, stale
