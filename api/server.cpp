@@ -125,6 +125,10 @@ void ApiServer::Impl::configure() {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Answers go out at once: with Nagle's algorithm on, the body waits for the
+  // ACK of the headers, which a keep-alive client delays up to 40 ms
+  // (bench/query_bench.sh measured every wrk request at 40 ms or more).
+  http.set_tcp_nodelay(true);
   http.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}});
   const size_t threads = static_cast<size_t>(options.threads);
   const size_t queued = options.max_queued_connections;

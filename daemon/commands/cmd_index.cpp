@@ -168,7 +168,7 @@ int run_index(AppContext& context, const IndexArguments& args) {
   const ModelInfo& info = session.info();
   const ModelId model = catalog.model(session.name(), info.fingerprint, info.embed_dim);
   const fs::path index_file = vector_index_path(config.data_dir, model);
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+  OpenedIndex opened = VectorIndex::open(index_file, catalog, model, vector_index_options(config));
 
   IndexingSummary summary;
   {

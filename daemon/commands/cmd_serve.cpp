@@ -51,6 +51,7 @@ LiveOptions live_options(const Config& config) {
   }
   options.indexing = indexing_options(config);
   options.model = model_session_options(config, "");
+  options.index = vector_index_options(config);
   options.settle = std::chrono::milliseconds(config.watch.settle_delay_ms);
   options.poll_interval = std::chrono::seconds(config.watch.poll_interval_s);
   options.reconcile_interval = std::chrono::seconds(config.watch.reconcile_interval_s);

@@ -7,6 +7,7 @@
 #include "daemon/config/config.h"
 #include "indexer/pipeline/indexing_pipeline.h"
 #include "indexer/session/model_session.h"
+#include "store/faiss/vector_index.h"
 
 namespace imgsearchd {
 
@@ -33,6 +34,16 @@ inline IndexingOptions indexing_options(const Config& config) {
   options.decode_threads = config.indexer.decode_threads;
   options.queue_size = static_cast<size_t>(config.indexer.queue_size);
   options.batch_size = static_cast<size_t>(config.model.batch_size);
+  return options;
+}
+
+// The vector index the writer (index, serve) builds and keeps: search.index,
+// search.nlist, search.nprobe. Readers take the kind of the saved file.
+inline IndexOptions vector_index_options(const Config& config) {
+  IndexOptions options;
+  options.kind = config.search.index == "ivf" ? IndexKind::ivf : IndexKind::flat;
+  options.nlist = static_cast<size_t>(config.search.nlist);
+  options.nprobe = static_cast<size_t>(config.search.nprobe);
   return options;
 }
 

@@ -320,6 +320,13 @@ Config load_config(const std::filesystem::path& file) {
     return v >= 0 && v <= 1 ? std::string() : "must be between 0 and 1, got " + std::to_string(v);
   });
   search.read<std::string>("normalise", config.search.normalise, one_of({"none", "minmax"}));
+  search.read<std::string>("index", config.search.index, one_of({"flat", "ivf"}));
+  search.read<int>("nlist", config.search.nlist, [](const int& v) {
+    return v >= 0 && v <= 1'000'000 ? std::string()
+                                    : "must be 0 (about the square root of the images) or up to 1000000, got " +
+                                          std::to_string(v);
+  });
+  search.read<int>("nprobe", config.search.nprobe, at_least(1));
   search.reject_unknown_keys();
 
   Section log = top.child("log");

@@ -98,6 +98,11 @@ struct Config {
     double collapse = 0;             // near-duplicate collapsing similarity, (0, 1]; 0 = off
     double diversity = 0;            // maximal-marginal-relevance weight, 0 (relevance) .. 1
     std::string normalise = "none";  // score normalisation: none, minmax
+    // The vector index (store/faiss/vector_index.h): flat (exact) or ivf
+    // (approximate; nlist lists, 0 = about sqrt(images); nprobe scanned per query).
+    std::string index = "flat";
+    int nlist = 0;
+    int nprobe = 32;
   } search;
 
   struct Log {

@@ -370,7 +370,7 @@ void LiveIndexer::try_load_model() {
   }
   const ModelInfo& info = session->info();
   model_id_ = catalog_.model(session->name(), info.fingerprint, info.embed_dim);
-  OpenedIndex opened = VectorIndex::open(vector_index_path(data_dir_, model_id_), catalog_, model_id_);
+  OpenedIndex opened = VectorIndex::open(vector_index_path(data_dir_, model_id_), catalog_, model_id_, options_.index);
   auto index = std::make_shared<VectorIndex>(std::move(opened.index));
   auto shared_session = std::shared_ptr<ModelSession>(std::move(session));
   counting_model_ = std::make_unique<live::CountingModel>(shared_session->model());

@@ -39,6 +39,7 @@
 #include "indexer/session/model_session.h"
 #include "indexer/watch/watcher.h"
 #include "store/catalog/catalog.h"
+#include "store/faiss/vector_index.h"
 
 namespace imgsearchd {
 
@@ -65,6 +66,7 @@ struct LiveOptions {
   // `roots`.
   IndexingOptions indexing;
   ModelSessionOptions model;
+  IndexOptions index;  // the vector index's kind (flat, ivf) and parameters; read when the model loads
   std::chrono::milliseconds settle{300};            // quiet time for files written without a close
   std::chrono::milliseconds poll_interval{10'000};  // polled roots and folders past the watch limit
   std::chrono::seconds reconcile_interval{3600};  // 0 = only at start-up

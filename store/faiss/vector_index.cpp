@@ -2,6 +2,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/IDSelector.h>
 #include <spdlog/spdlog.h>
@@ -26,11 +27,40 @@ namespace {
 
 using FaissId = faiss::Index::idx_t;
 
-std::unique_ptr<faiss::IndexIDMap2> make_faiss_index(int dim, IndexKind kind) {
-  if (kind != IndexKind::flat) throw InvalidInput("unknown vector index kind");
+// The flat shape: exact search. An ivf index starts this way too, until it
+// holds enough vectors to train.
+std::unique_ptr<faiss::Index> make_flat_index(int dim) {
   auto index = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(dim));
   index->own_fields = true;
   return index;
+}
+
+void check_options(const IndexOptions& options) {
+  if (options.kind != IndexKind::flat && options.kind != IndexKind::ivf) {
+    throw InvalidInput("unknown vector index kind " + std::to_string(static_cast<uint32_t>(options.kind)));
+  }
+  if (options.kind == IndexKind::ivf && options.nprobe == 0) {
+    throw InvalidInput("an ivf vector index needs nprobe of at least 1");
+  }
+}
+
+// FAISS's k-means wants at least this many training vectors per list (it
+// warns below).
+constexpr size_t kMinVectorsPerList = 39;
+
+// The lists an ivf index of n vectors gets: the configured number, or about
+// sqrt(n). FAISS suggests 4 to 16 sqrt(n) for very large sets; sqrt(n) keeps
+// training and assignment cheap on a small machine (1M vectors: 1000 lists,
+// seconds of k-means) while nprobe = 32 still scans only 3% of the vectors.
+size_t lists_for(const IndexOptions& options, size_t n) {
+  if (options.nlist > 0) return options.nlist;
+  return std::max<size_t>(1, static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(n)))));
+}
+
+// Whether an ivf index of n vectors has enough to train its lists.
+bool can_train(const IndexOptions& options, size_t n) {
+  if (options.nlist == 0 && n < kIvfMinVectors) return false;
+  return n >= kMinVectorsPerList * lists_for(options, n);
 }
 
 std::string dims_message(size_t found, int dim) {
@@ -45,7 +75,10 @@ std::string staleness(const index_file::Header& header, const Catalog& catalog, 
   if (header.model != model.id) {
     return "stale: it holds model " + std::to_string(header.model) + ", not model " + std::to_string(model.id);
   }
-  if (header.kind != kind) return "stale: it is another kind of index";
+  if (header.kind != kind) {
+    return std::string("stale: it is an index of kind ") + index_kind_name(header.kind) + ", not " +
+           index_kind_name(kind);
+  }
   if (header.dim != static_cast<uint32_t>(model.dim)) {
     return "stale: its vectors have dimension " + std::to_string(header.dim) + ", not " + std::to_string(model.dim);
   }
@@ -62,11 +95,40 @@ std::string staleness(const index_file::Header& header, const Catalog& catalog, 
   return {};
 }
 
+// Why a trained IVF index should be trained again: its lists are not the
+// configured number, or (automatic lists) it has grown 4-fold since it was
+// trained, so its lists hold 4 times the vectors they were made for. Empty
+// when it is fine as it is.
+std::string retrain_reason(const faiss::IndexIVFFlat& ivf, const IndexOptions& options) {
+  const auto n = static_cast<size_t>(ivf.ntotal);
+  if (options.nlist > 0 && ivf.nlist != options.nlist) {
+    return "stale: its IVF has " + std::to_string(ivf.nlist) + " lists, not the " + std::to_string(options.nlist) +
+           " asked for";
+  }
+  if (options.nlist == 0 && lists_for(options, n) >= 2 * ivf.nlist) {
+    return "stale: its IVF has " + std::to_string(ivf.nlist) + " lists, too few for " + std::to_string(n) +
+           " vectors (it has grown 4-fold since it was trained)";
+  }
+  return {};
+}
+
 }  // namespace
 
 struct VectorIndex::Impl {
-  Impl(ModelId model_in, int dim_in, IndexKind kind_in)
-      : model(model_in), dim(dim_in), kind(kind_in), index(make_faiss_index(dim_in, kind_in)) {}
+  Impl(ModelId model_in, int dim_in, IndexOptions options_in)
+      : model(model_in), dim(dim_in), options(options_in), index(make_flat_index(dim_in)) {
+    take(index.get());
+  }
+
+  // Points `flat` or `ivf` at the shape `index` has (exactly one is set).
+  void take(faiss::Index* shape) {
+    flat = dynamic_cast<faiss::IndexIDMap2*>(shape);
+    ivf = dynamic_cast<faiss::IndexIVFFlat*>(shape);
+    IMGSEARCHD_CHECK(flat || ivf, "a vector index is IndexIDMap2 over a flat index or IndexIVFFlat");
+    if (ivf) ivf->nprobe = std::min(options.nprobe, ivf->nlist);
+  }
+
+  bool has(FaissId id) const { return flat ? flat->rev_map.count(id) > 0 : ivf->direct_map.hashtable.count(id) > 0; }
 
   // Callers hold `mutex` exclusively. Checks everything before changing anything.
   void add_locked(const std::vector<FaissId>& ids, std::vector<float>& flat_vectors) {
@@ -80,7 +142,7 @@ struct VectorIndex::Impl {
       if (!normalise_l2(&flat_vectors[i * dim], dim)) {
         throw InvalidInput("the vector of id " + std::to_string(ids[i]) + " is zero or not finite");
       }
-      if (index->rev_map.count(ids[i])) replaced.push_back(ids[i]);
+      if (has(ids[i])) replaced.push_back(ids[i]);
     }
     remove_locked(replaced);
     if (n > 0) index->add_with_ids(static_cast<FaissId>(n), flat_vectors.data(), ids.data());
@@ -88,24 +150,83 @@ struct VectorIndex::Impl {
 
   void remove_locked(const std::vector<FaissId>& ids) {
     if (ids.empty()) return;
-    faiss::IDSelectorBatch selector(ids.size(), ids.data());
-    index->remove_ids(selector);
+    if (flat) {
+      faiss::IDSelectorBatch selector(ids.size(), ids.data());
+      flat->remove_ids(selector);
+    } else {
+      // The IVF id table removes only through an explicit list of ids; absent ones are skipped.
+      faiss::IDSelectorArray selector(ids.size(), ids.data());
+      ivf->remove_ids(selector);
+    }
+  }
+
+  // An ivf index still flat becomes IVF once it holds enough vectors: k-means
+  // over them (FAISS's fixed seed, so the same vectors give the same lists),
+  // then every vector moves to its list. Callers hold `mutex` exclusively
+  // (or nobody else sees the index yet).
+  void train_if_ready_locked() {
+    if (options.kind != IndexKind::ivf || !flat) return;
+    const auto n = static_cast<size_t>(flat->ntotal);
+    if (!can_train(options, n)) return;
+    const size_t nlist = lists_for(options, n);
+    const auto* storage = static_cast<const faiss::IndexFlat*>(flat->index);
+    const float* vectors = storage->get_xb();
+
+    auto trained = std::make_unique<faiss::IndexIVFFlat>(new faiss::IndexFlatIP(dim), static_cast<size_t>(dim), nlist,
+                                                         faiss::METRIC_INNER_PRODUCT);
+    trained->own_fields = true;
+    trained->cp.spherical = true;  // centroids on the unit sphere, like the vectors
+    trained->cp.niter = 10;
+    // k-means on at most 64 vectors per list (FAISS samples them with its
+    // fixed seed): enough for good lists, and training stays seconds at 1M.
+    trained->cp.max_points_per_centroid = 64;
+    trained->train(static_cast<FaissId>(n), vectors);
+    trained->set_direct_map_type(faiss::DirectMap::Hashtable);
+    constexpr size_t kChunk = 65536;
+    for (size_t start = 0; start < n; start += kChunk) {
+      const size_t count = std::min(kChunk, n - start);
+      trained->add_with_ids(static_cast<FaissId>(count), vectors + start * static_cast<size_t>(dim),
+                            flat->id_map.data() + start);
+    }
+    spdlog::info("vector index of model {}: trained IVF with {} lists on {} vectors (nprobe {})", model, nlist, n,
+                 std::min(options.nprobe, nlist));
+    index = std::move(trained);
+    take(index.get());
+  }
+
+  // For log lines: "flat", "ivf, 316 lists, nprobe 32", "ivf, searched flat until ...".
+  std::string describe() const {
+    if (ivf) return "ivf, " + std::to_string(ivf->nlist) + " lists, nprobe " + std::to_string(ivf->nprobe);
+    if (options.kind == IndexKind::ivf) return "ivf, searched flat until it has enough vectors to train";
+    return "flat";
   }
 
   ModelId model;
   int dim;
-  IndexKind kind;
+  IndexOptions options;
   uint64_t generation = 0;
   std::string catalog_id;  // of the catalogue it was built from; recorded in the file
   std::filesystem::path file;  // where checkpoint() saves; set once, before the index is shared
-  std::unique_ptr<faiss::IndexIDMap2> index;
+  std::unique_ptr<faiss::Index> index;
+  faiss::IndexIDMap2* flat = nullptr;  // `index` when it searches flat
+  faiss::IndexIVFFlat* ivf = nullptr;  // `index` when it is a trained IVF
   mutable WriterPreferringMutex mutex;  // searches shared, updates exclusive
   mutable std::mutex save_mutex;    // one save at a time (they share the temporary file)
 };
 
-VectorIndex::VectorIndex(ModelId model, int dim, IndexKind kind) {
+const char* index_kind_name(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::flat: return "flat";
+    case IndexKind::ivf: return "ivf";
+  }
+  return "unknown";
+}
+
+
+VectorIndex::VectorIndex(ModelId model, int dim, IndexOptions options) {
   if (dim <= 0) throw InvalidInput("a vector index needs a positive dimension, got " + std::to_string(dim));
-  impl_ = std::make_unique<Impl>(model, dim, kind);
+  check_options(options);
+  impl_ = std::make_unique<Impl>(model, dim, options);
 }
 
 VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
@@ -114,7 +235,20 @@ VectorIndex::~VectorIndex() = default;
 
 ModelId VectorIndex::model() const { return impl_->model; }
 int VectorIndex::dim() const { return impl_->dim; }
-IndexKind VectorIndex::kind() const { return impl_->kind; }
+IndexKind VectorIndex::kind() const { return impl_->options.kind; }
+const IndexOptions& VectorIndex::options() const { return impl_->options; }
+
+size_t VectorIndex::trained_lists() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->ivf ? impl_->ivf->nlist : 0;
+}
+
+void VectorIndex::set_nprobe(size_t nprobe) {
+  if (nprobe == 0) throw InvalidInput("an ivf vector index needs nprobe of at least 1");
+  std::unique_lock lock(impl_->mutex);
+  impl_->options.nprobe = nprobe;
+  if (impl_->ivf) impl_->ivf->nprobe = std::min(nprobe, impl_->ivf->nlist);
+}
 
 const std::filesystem::path& VectorIndex::file() const { return impl_->file; }
 void VectorIndex::set_file(const std::filesystem::path& file) { impl_->file = file; }
@@ -131,10 +265,10 @@ size_t VectorIndex::size() const {
 
 // ---- Opening ----
 
-VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKind kind) {
+VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexOptions options) {
   const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw InvalidInput("cannot build a vector index for unknown model id " + std::to_string(model));
-  VectorIndex built(model, info->dim, kind);
+  VectorIndex built(model, info->dim, options);
   Impl& impl = *built.impl_;
   std::unique_lock lock(impl.mutex);  // nobody else can see it yet; add_locked expects it
 
@@ -153,13 +287,15 @@ VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexKin
     if (ids.size() == kChunk) flush();
   });
   flush();
+  impl.train_if_ready_locked();  // ivf: flat first, then trained on all of it
   impl.catalog_id = catalog.catalog_id();
   lock.unlock();
   return built;
 }
 
 OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
-                              IndexKind kind) {
+                              IndexOptions options) {
+  check_options(options);
   const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw InvalidInput("cannot open a vector index for unknown model id " + std::to_string(model));
 
@@ -170,27 +306,39 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
   } else {
     try {
       const index_file::Header header = index_file::read_header(file);
-      reason = staleness(header, catalog, *info, kind);
+      // A reader cannot rewrite the file: it searches the index the writer saved.
+      const bool known_kind = header.kind == IndexKind::flat || header.kind == IndexKind::ivf;
+      if (catalog.read_only() && known_kind) options.kind = header.kind;
+      reason = staleness(header, catalog, *info, options.kind);
       if (reason.empty()) {
-        VectorIndex loaded(model, info->dim, kind);
-        loaded.impl_->index = index_file::read_index(file, header);
-        loaded.impl_->generation = header.generation;
-        loaded.impl_->catalog_id = header.catalog_id;
-        loaded.impl_->file = file;
-        spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {}", file.string(),
-                     header.count, model, header.generation);
-        return OpenedIndex{std::move(loaded), false, {}};
+        std::unique_ptr<faiss::Index> stored = index_file::read_index(file, header);
+        const auto* stored_ivf = dynamic_cast<const faiss::IndexIVFFlat*>(stored.get());
+        if (catalog.read_only() && stored_ivf) options.nprobe = stored_ivf->nprobe;
+        if (!catalog.read_only() && stored_ivf) reason = retrain_reason(*stored_ivf, options);
+        if (reason.empty()) {
+          VectorIndex loaded(model, info->dim, options);
+          Impl& impl = *loaded.impl_;
+          impl.index = std::move(stored);
+          impl.take(impl.index.get());
+          impl.train_if_ready_locked();  // an ivf file saved before it had enough vectors
+          impl.generation = header.generation;
+          impl.catalog_id = header.catalog_id;
+          impl.file = file;
+          spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {} ({})", file.string(),
+                       header.count, model, header.generation, impl.describe());
+          return OpenedIndex{std::move(loaded), false, {}};
+        }
       }
     } catch (const index_file::Corrupt& e) {
       reason = std::string("corrupt: ") + e.what();
     }
   }
 
-  VectorIndex rebuilt = rebuild(catalog, model, kind);
+  VectorIndex rebuilt = rebuild(catalog, model, options);
   rebuilt.impl_->file = file;
   const auto level = reason.rfind("corrupt", 0) == 0 ? spdlog::level::warn : spdlog::level::info;
-  spdlog::log(level, "vector index {}: {}; rebuilt from the catalogue: {} vectors of model {} at generation {}",
-              file.string(), reason, rebuilt.size(), model, rebuilt.generation());
+  spdlog::log(level, "vector index {}: {}; rebuilt from the catalogue: {} vectors of model {} at generation {} ({})",
+              file.string(), reason, rebuilt.size(), model, rebuilt.generation(), rebuilt.impl_->describe());
   if (!catalog.read_only()) {
     try {
       rebuilt.save(file);
@@ -231,6 +379,9 @@ void VectorIndex::apply(const VectorChanges& commit) {
   impl_->add_locked(ids, vectors);
   impl_->remove_locked(commit.orphaned);
   impl_->generation = commit.generation;
+  // ivf: the commit that brings enough vectors trains it, once (about a
+  // second at the threshold; searches wait for it like for any commit).
+  impl_->train_if_ready_locked();
 }
 
 void VectorIndex::add(const std::vector<LiveVector>& vectors) {
@@ -247,6 +398,7 @@ void VectorIndex::add(const std::vector<LiveVector>& vectors) {
   }
   std::unique_lock lock(impl_->mutex);
   impl_->add_locked(ids, flat);
+  impl_->train_if_ready_locked();
 }
 
 void VectorIndex::remove(const std::vector<VectorId>& ids) {
@@ -316,12 +468,12 @@ std::vector<std::vector<SearchHit>> VectorIndex::range_search(const std::vector<
 
 bool VectorIndex::contains(VectorId id) const {
   std::shared_lock lock(impl_->mutex);
-  return impl_->index->rev_map.count(id) > 0;
+  return impl_->has(id);
 }
 
 std::optional<std::vector<float>> VectorIndex::reconstruct(VectorId id) const {
   std::shared_lock lock(impl_->mutex);
-  if (!impl_->index->rev_map.count(id)) return std::nullopt;
+  if (!impl_->has(id)) return std::nullopt;
   std::vector<float> vector(static_cast<size_t>(impl_->dim));
   impl_->index->reconstruct(id, vector.data());
   return vector;
@@ -331,7 +483,12 @@ std::vector<VectorId> VectorIndex::ids() const {
   std::vector<VectorId> ids;
   {
     std::shared_lock lock(impl_->mutex);
-    ids.assign(impl_->index->id_map.begin(), impl_->index->id_map.end());
+    if (impl_->flat) {
+      ids.assign(impl_->flat->id_map.begin(), impl_->flat->id_map.end());
+    } else {
+      ids.reserve(impl_->ivf->direct_map.hashtable.size());
+      for (const auto& entry : impl_->ivf->direct_map.hashtable) ids.push_back(entry.first);
+    }
   }
   std::sort(ids.begin(), ids.end());
   return ids;
@@ -350,7 +507,7 @@ void VectorIndex::save(const std::filesystem::path& file) const {
     // Shared: searches go on while the bytes are written; updates wait.
     std::shared_lock lock(impl_->mutex);
     index_file::Header header;
-    header.kind = impl_->kind;
+    header.kind = impl_->options.kind;
     header.model = impl_->model;
     header.dim = static_cast<uint32_t>(impl_->dim);
     header.generation = impl_->generation;

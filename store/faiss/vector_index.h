@@ -1,5 +1,6 @@
-// The vector index: a FAISS IndexIDMap2 over an inner-product index of
-// L2-normalised vectors (so scores are cosine similarities), keyed by the
+// The vector index: a FAISS IndexIDMap2 over a flat inner-product index of
+// L2-normalised vectors (so scores are cosine similarities), or with
+// IndexKind::ivf an IndexIVFFlat over the same vectors, keyed by the
 // stable vector ids of store/content_id.h. It holds exactly the live
 // contents of one model and is a cache of the catalogue: its file records
 // the catalogue generation it reflects, and a file that is missing, stale
@@ -32,10 +33,39 @@
 
 namespace imgsearchd {
 
-// How vectors are searched. Flat is exact. IVF or HNSW can be added here for
-// millions of images: IVF needs training at rebuild time, HNSW cannot remove
-// vectors (it would need tombstones and periodic rebuilds).
-enum class IndexKind : uint32_t { flat = 1 };
+// How vectors are searched (config: search.index).
+//
+// flat: exact; every query scores every vector (about 1 ms per 10k vectors of
+//   dimension 512 on one core).
+// ivf: FAISS IndexIVFFlat, approximate: k-means splits the vectors into
+//   `nlist` lists and a query scores only the `nprobe` lists nearest to it.
+//   Chosen over HNSW because the live service removes vectors as files go:
+//   IVF removes them for real (FAISS's HNSW cannot; it would need tombstones
+//   filtered at every search and rebuilds as they pile up), it keeps vectors
+//   uncompressed (reconstruct stays exact, scores are exact cosines), it
+//   answers range searches (near-duplicates then probe nprobe lists instead of
+//   scanning everything), and it costs no memory beyond the vectors.
+//   IVF must be trained: below the training threshold (39 vectors per list,
+//   and at least kIvfMinVectors with the automatic nlist) the index stays
+//   flat, and turns into IVF on the commit that crosses the threshold.
+enum class IndexKind : uint32_t { flat = 1, ivf = 2 };
+
+const char* index_kind_name(IndexKind kind);
+
+// With the automatic nlist, an ivf index stays flat below this many vectors
+// (a flat search over them takes about a millisecond).
+inline constexpr size_t kIvfMinVectors = 10'000;
+
+struct IndexOptions {
+  IndexKind kind = IndexKind::flat;
+  // ivf only. Lists (k-means centroids); 0 = automatic: about sqrt(vectors)
+  // at training time, retrained when open() finds the index has grown 4-fold
+  // since (the next start of serve or index).
+  size_t nlist = 0;
+  // ivf only. Lists scanned per query: more finds more of the true nearest
+  // neighbours and costs more (about nprobe / nlist of a flat search).
+  size_t nprobe = 32;
+};
 
 struct OpenedIndex;
 
@@ -43,18 +73,23 @@ class VectorIndex final : public VectorStore {
  public:
   // An empty index of `dim`-dimensional vectors of `model`, at generation 0,
   // with no file (checkpoint() saves nothing until set_file()).
-  VectorIndex(ModelId model, int dim, IndexKind kind = IndexKind::flat);
+  VectorIndex(ModelId model, int dim, IndexOptions options = {});
 
   // Loads `file` if it was saved for this catalogue and model at the
   // catalogue's current generation with as many vectors as are live;
   // otherwise rebuilds from the catalogue, logs why (missing, stale,
   // corrupt) and, unless the catalogue was opened read-only, saves it.
   // The index remembers `file`: checkpoint() saves there.
+  // A catalogue opened read-only (a reader: search, status, duplicates
+  // without the service) takes the kind and nprobe the file was saved with,
+  // since it may not rewrite the file: `options` then only says what to
+  // build when there is no usable file. A writer's ivf file whose automatic
+  // lists are too few for the vectors it now holds is retrained.
   // Throws InvalidInput for an unknown model.
   static OpenedIndex open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
-                          IndexKind kind = IndexKind::flat);
+                          IndexOptions options = {});
   // Every live vector of `model`, at the catalogue's generation.
-  static VectorIndex rebuild(const Catalog& catalog, ModelId model, IndexKind kind = IndexKind::flat);
+  static VectorIndex rebuild(const Catalog& catalog, ModelId model, IndexOptions options = {});
 
   VectorIndex(VectorIndex&&) noexcept;
   VectorIndex& operator=(VectorIndex&&) noexcept;
@@ -63,6 +98,13 @@ class VectorIndex final : public VectorStore {
   ModelId model() const override;
   int dim() const override;
   IndexKind kind() const;
+  const IndexOptions& options() const;
+  // The lists an ivf index was trained with; 0 while it searches flat (kind
+  // flat, or ivf below its training threshold).
+  size_t trained_lists() const;
+  // ivf: the lists scanned per query from now on (at least 1; capped at the
+  // lists there are). Nothing else changes, so a benchmark can sweep it.
+  void set_nprobe(size_t nprobe);
   // The catalogue generation this index reflects.
   uint64_t generation() const override;
   size_t size() const override;

@@ -189,7 +189,7 @@ StoredHeader read_stored_header(const std::filesystem::path& file) {
 
 Header read_header(const std::filesystem::path& file) { return read_stored_header(file).header; }
 
-std::unique_ptr<faiss::IndexIDMap2> read_index(const std::filesystem::path& file, const Header& expected) {
+std::unique_ptr<faiss::Index> read_index(const std::filesystem::path& file, const Header& expected) {
   const StoredHeader stored = read_stored_header(file);
   InputFile in = open_for_reading(file);
 
@@ -216,18 +216,26 @@ std::unique_ptr<faiss::IndexIDMap2> read_index(const std::filesystem::path& file
   } catch (const std::exception& e) {
     throw Corrupt(std::string("FAISS cannot read it: ") + e.what());
   }
-  auto* id_map = dynamic_cast<faiss::IndexIDMap2*>(index.get());
-  if (!id_map) throw Corrupt("it holds a FAISS index of another type than IndexIDMap2");
-  if (expected.kind == IndexKind::flat && !dynamic_cast<faiss::IndexFlatIP*>(id_map->index)) {
-    throw Corrupt("its FAISS index is not a flat inner-product index");
+  // Flat: IndexIDMap2 over IndexFlatIP (also an ivf index not trained yet).
+  // IVF: IndexIVFFlat, inner product, with a hash table from ids to entries.
+  if (auto* id_map = dynamic_cast<faiss::IndexIDMap2*>(index.get())) {
+    if (!dynamic_cast<faiss::IndexFlatIP*>(id_map->index)) {
+      throw Corrupt("its FAISS index is not a flat inner-product index");
+    }
+  } else if (auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(index.get())) {
+    if (expected.kind != IndexKind::ivf) throw Corrupt("it holds an IVF index but its header says another kind");
+    if (ivf->metric_type != faiss::METRIC_INNER_PRODUCT || ivf->direct_map.type != faiss::DirectMap::Hashtable) {
+      throw Corrupt("its IVF index is not an inner-product index with an id table");
+    }
+  } else {
+    throw Corrupt("it holds a FAISS index of another type than IndexIDMap2 or IndexIVFFlat");
   }
-  if (id_map->d != static_cast<int>(expected.dim) || static_cast<uint64_t>(id_map->ntotal) != expected.count) {
-    throw Corrupt("its FAISS index has " + std::to_string(id_map->ntotal) + " vectors of dimension " +
-                  std::to_string(id_map->d) + ", its header says " + std::to_string(expected.count) + " of dimension " +
+  if (index->d != static_cast<int>(expected.dim) || static_cast<uint64_t>(index->ntotal) != expected.count) {
+    throw Corrupt("its FAISS index has " + std::to_string(index->ntotal) + " vectors of dimension " +
+                  std::to_string(index->d) + ", its header says " + std::to_string(expected.count) + " of dimension " +
                   std::to_string(expected.dim));
   }
-  index.release();
-  return std::unique_ptr<faiss::IndexIDMap2>(id_map);
+  return index;
 }
 
 AtomicWriter::AtomicWriter(const std::filesystem::path& file) : file_(file), temp_(file) {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
 
 #include "store/faiss/vector_index.h"
 
@@ -40,8 +41,10 @@ struct Corrupt : std::runtime_error {
 
 // Reads and checks the header only (cheap: decides whether the file is stale).
 Header read_header(const std::filesystem::path& file);
-// Checks the FAISS bytes' checksum, then parses them. Throws Corrupt.
-std::unique_ptr<faiss::IndexIDMap2> read_index(const std::filesystem::path& file, const Header& header);
+// Checks the FAISS bytes' checksum, then parses them: an IndexIDMap2 over
+// IndexFlatIP (kind flat, or ivf not trained yet) or an IndexIVFFlat (kind
+// ivf). Throws Corrupt.
+std::unique_ptr<faiss::Index> read_index(const std::filesystem::path& file, const Header& header);
 
 // Writes `file` atomically: write() fills a temporary file beside it,
 // commit() makes it durable and renames it over `file`. Destroyed without

@@ -68,6 +68,9 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.search.collapse, defaults.search.collapse);
   EXPECT_EQ(example.search.diversity, defaults.search.diversity);
   EXPECT_EQ(example.search.normalise, defaults.search.normalise);
+  EXPECT_EQ(example.search.index, defaults.search.index);
+  EXPECT_EQ(example.search.nlist, defaults.search.nlist);
+  EXPECT_EQ(example.search.nprobe, defaults.search.nprobe);
 }
 
 TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {
@@ -182,4 +185,18 @@ TEST(Config, SearchDefaultsAreReadAndCheckedByKey) {
             std::string::npos);
   EXPECT_NE(error_of(write_config("s4.yaml", "search:\n  normalise: zscore\n")).find("must be one of minmax, none"),
             std::string::npos);
+}
+
+TEST(Config, TheVectorIndexKindAndItsParametersAreReadAndCheckedByKey) {
+  EXPECT_EQ(imgsearchd::default_config().search.index, "flat");
+  const Config c = load_config(write_config("index.yaml", "search:\n  index: ivf\n  nlist: 1024\n  nprobe: 16\n"));
+  EXPECT_EQ(c.search.index, "ivf");
+  EXPECT_EQ(c.search.nlist, 1024);
+  EXPECT_EQ(c.search.nprobe, 16);
+  const std::string kind = error_of(write_config("i1.yaml", "search:\n  index: hnsw\n"));
+  EXPECT_NE(kind.find("i1.yaml: 'search.index' must be one of flat, ivf, got 'hnsw'"), std::string::npos) << kind;
+  const std::string nprobe = error_of(write_config("i2.yaml", "search:\n  nprobe: 0\n"));
+  EXPECT_NE(nprobe.find("'search.nprobe' must be at least 1, got 0"), std::string::npos) << nprobe;
+  const std::string nlist = error_of(write_config("i3.yaml", "search:\n  nlist: -5\n"));
+  EXPECT_NE(nlist.find("'search.nlist' must be 0"), std::string::npos) << nlist;
 }
