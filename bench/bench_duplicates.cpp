@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
       }
     }
     chunk.push_back({static_cast<VectorId>(i + 1), std::move(v)});
-    if (chunk.size() == 4096) {
+    // ivf: all in one add, so it trains once on every vector (as a rebuild
+    // from the catalogue does), not on the first 10,000 to cross the threshold.
+    if (chunk.size() == 4096 && options.kind == IndexKind::flat) {
       index.add(chunk);
       chunk.clear();
     }
