@@ -21,7 +21,8 @@
 #
 # Environment: SIZES (default "10000 100000"), INDEXES (default "flat ivf"),
 # DURATION (seconds per wrk run, default 10), CONNECTIONS (default 4),
-# BUILD (default ./build), PORT (default 7931). Data in bench/data/query
+# BUILD (default ./build), PORT (default 7931), ANN_QUERIES (bench_ann's
+# queries of each kind, default 100; at 1M each costs a flat search). Data in bench/data/query
 # (1M vectors: about 2.5 GB), raw figures in bench/results/query_*.json.
 # Run with `env -u OPENBLAS_CORETYPE` so OpenBLAS picks its own kernels; the
 # service logs which it runs, and the script prints that line.
@@ -34,6 +35,7 @@ indexes=${INDEXES:-flat ivf}
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-4}
 port=${PORT:-7931}
+ann_queries=${ANN_QUERIES:-100}
 python=${REFERENCE_PYTHON:-/usr/bin/python3}
 work=$root/bench/data/query
 results=$root/bench/results
@@ -110,7 +112,7 @@ YAML
       sleep 0.5
     done
     if [[ -z $ready ]]; then echo "serve did not become ready; its log:"; tail -20 "$log"; exit 1; fi
-    echo "== $kind index: serve ready in $(( $(date +%s) - start )) s; $(grep -m1 -io 'openblas[^,]*core[^,]*' "$log" || echo 'OpenBLAS core: see the log')"
+    echo "== $kind index: serve ready in $(( $(date +%s) - start )) s; OpenBLAS $(grep -m1 -o 'running [A-Za-z]*, [^;]*' "$log" || echo 'kernels: see the log')"
     grep -m1 "vector index" "$log" | sed 's/^.*vector index/   vector index/' || true
     for query in new_text cached_text by_id image; do
       for c in 1 "$connections"; do
@@ -131,7 +133,7 @@ YAML
   done
   if [[ " $indexes " == *" ivf "* ]]; then
     echo "== ivf against flat, in process (recall@10; single-query search time without HTTP or model)"
-    "$build/bench/bench_ann" --data "$data" | tee "$results/query_ann_$size.txt"
+    "$build/bench/bench_ann" --data "$data" --queries "$ann_queries" | tee "$results/query_ann_$size.txt"
   fi
 done
 echo

@@ -301,6 +301,28 @@ TEST_F(IvfIndexFileTest, AChangeOfKindOrListsRebuildsTheFile) {
   EXPECT_EQ(ranked_ids(search_some(back_to_flat.index)), ranked_ids(exact));
 }
 
+TEST_F(IvfIndexFileTest, AutomaticListsAreRetrainedAtOpenOnceTheIndexHasGrownFourfold) {
+  IndexOptions options;
+  options.kind = IndexKind::ivf;  // nlist 0: about sqrt(vectors), from kIvfMinVectors on
+  {
+    OpenedIndex opened = VectorIndex::open(index_file, catalog, model, options);
+    commit_contents(opened.index, 1, kIvfMinVectors - 1);
+    EXPECT_EQ(opened.index.trained_lists(), 0u) << "below kIvfMinVectors it stays flat";
+    commit_contents(opened.index, kIvfMinVectors, 1);
+    EXPECT_EQ(opened.index.trained_lists(), 100u) << "sqrt(10000)";
+    // Growing in the running index keeps its lists (no retraining inside a commit).
+    commit_contents(opened.index, kIvfMinVectors + 1, 3 * kIvfMinVectors);
+    EXPECT_EQ(opened.index.trained_lists(), 100u);
+    opened.index.checkpoint();
+  }
+
+  OpenedIndex grown = VectorIndex::open(index_file, catalog, model, options);
+  EXPECT_TRUE(grown.rebuilt);
+  EXPECT_NE(grown.reason.find("its IVF has 100 lists, too few for 40000 vectors"), std::string::npos) << grown.reason;
+  EXPECT_EQ(grown.index.trained_lists(), 200u) << "sqrt(40000)";
+  EXPECT_EQ(grown.index.size(), 40000u);
+}
+
 TEST(IvfIndex, RefusesNprobeZero) {
   EXPECT_THROW(VectorIndex(1, kDim, ivf_options(16, 0)), InvalidInput);
 }
