@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/metrics.h"
+#include "store/core/catalog_types.h"
 
 namespace imgsearchd {
 
@@ -75,7 +76,7 @@ struct ApiReadiness {
 struct ApiContext {
   std::function<ApiReadiness()> readiness;
   // The catalogue; the API opens its own read-only connections for metadata.
-  std::filesystem::path catalog_file;
+  CatalogLocation catalog_file;
   // The status library's data as JSON (GET /api/status). Optional.
   std::function<nlohmann::json()> status;
   // Starts a reconcile scan of one root (an indexed root folder) or of all

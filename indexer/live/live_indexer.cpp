@@ -361,10 +361,10 @@ void LiveIndexer::try_load_model() {
     std::shared_ptr<ModelSession> session;
     std::shared_ptr<VectorIndex> index;
     QueryEngine engine;
-    EngineHolder(std::shared_ptr<ModelSession> s, std::shared_ptr<VectorIndex> i, const fs::path& catalog)
+    EngineHolder(std::shared_ptr<ModelSession> s, std::shared_ptr<VectorIndex> i, const CatalogLocation& catalog)
         : session(std::move(s)), index(std::move(i)), engine(catalog, *index, *session) {}
   };
-  auto holder = std::make_shared<EngineHolder>(shared_session, index, catalog_.file());
+  auto holder = std::make_shared<EngineHolder>(shared_session, index, catalog_.location());
   spdlog::info("model {} loaded ({}, {} dimensions); its index holds {} images", shared_session->name(),
                shared_session->weights().string(), info.embed_dim, index->size());
 
