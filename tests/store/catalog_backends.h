@@ -27,6 +27,10 @@ struct SqliteBackend {
   // Another location where no catalogue is.
   CatalogLocation missing() const { return dir / "missing.db"; }
   std::string name() const { return db_file.string(); }
+  // The test's folder, for other files (index files).
+  const std::filesystem::path& scratch() const { return dir; }
+  // A second, new catalogue.
+  CatalogLocation another() const { return dir / "another.db"; }
 
   void run_sql(const std::string& sql) const {
     SQLite::Database db(db_file.string(), SQLite::OPEN_READWRITE);
@@ -53,6 +57,7 @@ struct SqliteBackend {
 };
 
 struct PostgresBackend {
+  std::filesystem::path dir = fresh_dir("store");
   std::string dsn = PostgresCluster::shared().create_database();
   std::string database = dsn.substr(dsn.rfind("dbname=") + 7);
 
@@ -64,6 +69,10 @@ struct PostgresBackend {
     return CatalogLocation::postgresql(PostgresCluster::shared().dsn("no_such_database"), "this-host");
   }
   std::string name() const { return "postgresql:" + dsn; }
+  const std::filesystem::path& scratch() const { return dir; }
+  CatalogLocation another() const {
+    return CatalogLocation::postgresql(PostgresCluster::shared().create_database(), "this-host");
+  }
 
   void run_sql(const std::string& sql) const { PostgresCluster::shared().run_sql(database, sql); }
   std::string sql_text(const std::string& sql) const { return PostgresCluster::shared().sql_text(database, sql); }
