@@ -42,11 +42,16 @@ std::optional<StatSignature> signature_of(const fs::path& file) {
   return stat_signature_of(st);
 }
 
+// How often a service sharing a PostgreSQL catalogue looks for the other
+// services' commits (a cheap query when there are none).
+constexpr std::chrono::seconds kFollowInterval{2};
+
 }  // namespace
 
 struct LiveIndexer::Work {
   bool stop = false;
   bool check_model = false;
+  bool follow = false;                // catch up with other services' commits
   bool full = false;                  // `roots` is every root: a full reconcile
   std::vector<LiveRoot> roots;        // reconcile these
   std::vector<std::string> forget;    // roots no longer configured
@@ -189,6 +194,11 @@ void LiveIndexer::run() {
         try_load_model();
         continue;
       }
+      if (work.follow) {
+        next_follow_ = Clock::now() + kFollowInterval;
+        if (index_) catalog_.catch_up(*index_);
+        continue;
+      }
       if (!work.forget.empty()) {
         forget_roots(work.forget);
       } else if (!work.roots.empty() || work.full) {
@@ -247,6 +257,10 @@ LiveIndexer::Work LiveIndexer::next_work() {
       work.check_model = true;
       return work;
     }
+    if (catalog_.has_change_log() && index_ && now >= next_follow_) {
+      work.follow = true;
+      return work;
+    }
     if (options_.reconcile_interval.count() > 0 && now >= next_reconcile_) reconcile_all_ = true;
     if (!forgotten_roots_.empty()) {
       work.forget = std::move(forgotten_roots_);
@@ -296,6 +310,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
     }
     Clock::time_point until = Clock::time_point::max();
     if (!session_) until = std::min(until, next_model_check_);
+    if (catalog_.has_change_log() && index_) until = std::min(until, next_follow_);
     if (options_.reconcile_interval.count() > 0) until = std::min(until, next_reconcile_);
     if (!retry_.files.empty() || !retry_.folders.empty()) until = std::min(until, retry_at_);
     if (!gone_.files.empty() || !gone_.folders.empty()) until = std::min(until, gone_at_);
@@ -490,7 +505,7 @@ void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
     batch.model = model_id_;
     batch.deleted.assign(gone.begin() + begin, gone.begin() + std::min(gone.size(), begin + chunk));
     const CommitResult result = catalog_.commit(batch);
-    if (index_) index_->apply(result);
+    if (index_) catalog_.apply_commit(*index_, result);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -181,6 +181,9 @@ class LiveIndexer {
   std::optional<StatSignature> model_file_seen_;  // the missing model's file, last look
   std::chrono::steady_clock::time_point next_model_check_{};
   std::chrono::steady_clock::time_point next_reconcile_{};
+  // A catalogue shared with other services (PostgreSQL): when to look for
+  // their commits next (the index follows them by polling).
+  std::chrono::steady_clock::time_point next_follow_{};
 
   // Shared, under mutex_.
   mutable std::mutex mutex_;

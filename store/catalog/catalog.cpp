@@ -134,6 +134,48 @@ uint64_t Catalog::live_count(ModelId model) const { return backend_->live_count(
 CatalogCounts Catalog::counts() const { return backend_->counts(); }
 std::vector<FailedFile> Catalog::failed_files() const { return backend_->failed_files(); }
 
+// The changes that take `store` from its generation to the catalogue's: the
+// touched contents live now and not in the store are added, the others the
+// store holds removed. Embeddings never change, so a content in both stays.
+static std::optional<VectorChanges> changes_for(CatalogBackend& backend, const VectorStore& store) {
+  std::optional<TouchedContents> touched = backend.touched_since(store.generation(), store.model());
+  if (!touched) return std::nullopt;
+  VectorChanges changes;
+  changes.model = store.model();
+  changes.generation = touched->generation;
+  changes.since = store.generation();
+  for (LiveVector& live : touched->live) {
+    if (!store.contains(live.id)) changes.became_live.push_back(std::move(live));
+  }
+  for (VectorId id : touched->not_live) {
+    if (store.contains(id)) changes.orphaned.push_back(id);
+  }
+  return changes;
+}
+
+void Catalog::apply_commit(VectorStore& store, const VectorChanges& commit) const {
+  if (commit.since.value_or(commit.generation - 1) == store.generation()) {
+    store.apply(commit);
+    return;
+  }
+  std::optional<VectorChanges> changes = changes_for(*backend_, store);
+  if (!changes || changes->generation < commit.generation) {
+    store.apply(commit);  // throws: a commit was missed
+    return;
+  }
+  store.apply(*changes);
+}
+
+bool Catalog::has_change_log() const { return location().backend == CatalogLocation::Backend::postgresql; }
+
+bool Catalog::catch_up(VectorStore& store) const {
+  if (store.generation() == generation()) return true;
+  std::optional<VectorChanges> changes = changes_for(*backend_, store);
+  if (!changes) return false;
+  if (changes->generation != store.generation()) store.apply(*changes);
+  return true;
+}
+
 CatalogRows Catalog::dump() const { return backend_->dump(); }
 
 void Catalog::load(const CatalogRows& rows) {

@@ -132,6 +132,21 @@ class Catalog {
   CatalogCounts counts() const;
   std::vector<FailedFile> failed_files() const;  // this service's, sorted by path
 
+  // ---- Keeping a vector store current ----
+  // Applies `commit` (this catalogue's last commit) to `store`. When other
+  // services committed since the store's generation (a shared PostgreSQL
+  // catalogue), it applies everything since instead, from the change log.
+  // Throws InvalidInput, changing nothing, when the store cannot be brought
+  // up to date (it must be opened again).
+  void apply_commit(VectorStore& store, const VectorChanges& commit) const;
+  // Brings `store` to the catalogue's generation from the change log (other
+  // services' commits). Returns false when there is no change log for it
+  // (SQLite: there are no other writers); true when it is current.
+  bool catch_up(VectorStore& store) const;
+  // Whether catch_up can work: PostgreSQL keeps a change log, SQLite has
+  // one writer and needs none.
+  bool has_change_log() const;
+
   // ---- store migrate: a bulk copy, nothing re-embedded ----
   // Everything this service sees: its files, every content and embedding.
   CatalogRows dump() const;

@@ -57,6 +57,7 @@ class SqliteCatalog final : public CatalogBackend {
   uint64_t live_count(ModelId model) override;
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
+  std::optional<TouchedContents> touched_since(uint64_t, ModelId) override { return std::nullopt; }
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

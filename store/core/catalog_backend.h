@@ -71,6 +71,11 @@ class CatalogBackend {
   // This source's failed files.
   virtual std::vector<FailedFile> failed_files() = 0;
 
+  // The contents touched by the commits after `generation` (up to now, in
+  // one snapshot), for `model`; nullopt where there is no change log
+  // (SQLite: one writer, whose index never misses a commit).
+  virtual std::optional<TouchedContents> touched_since(uint64_t generation, ModelId model) = 0;
+
   // ---- store migrate ----
   // Everything this source sees (its files; every content and embedding).
   virtual CatalogRows dump() = 0;

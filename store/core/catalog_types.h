@@ -132,6 +132,14 @@ struct CatalogCounts {
   std::map<ModelId, uint64_t> live;        // per model: what its vector index holds
 };
 
+// What the change log says about the contents some commits touched: those
+// live now for the model asked about (with their vectors), and the others.
+struct TouchedContents {
+  uint64_t generation = 0;  // the catalogue's generation these reflect
+  std::vector<LiveVector> live;      // sorted by id
+  std::vector<VectorId> not_live;    // sorted
+};
+
 // Everything a catalogue holds for one source, for `store migrate` (a
 // bulk copy into an empty catalogue, without re-embedding anything).
 struct CatalogRows {

@@ -37,6 +37,11 @@ std::string dims_message(size_t found, int dim) {
   return "has " + std::to_string(found) + " values, expected " + std::to_string(dim);
 }
 
+// The start of the reason for a file of an older generation. One that only
+// misses later commits catches up from the change log of a shared
+// PostgreSQL catalogue instead of being rebuilt.
+constexpr const char* kBehind = "stale: it reflects catalogue generation ";
+
 // Why a file with this header does not reflect the catalogue's current
 // state for `model`; empty when it does.
 std::string staleness(const index_file::Header& header, const Catalog& catalog, const CatalogModel& model,
@@ -51,7 +56,7 @@ std::string staleness(const index_file::Header& header, const Catalog& catalog, 
   }
   const uint64_t generation = catalog.generation();
   if (header.generation != generation) {
-    return "stale: it reflects catalogue generation " + std::to_string(header.generation) +
+    return kBehind + std::to_string(header.generation) +
            ", the catalogue is at generation " + std::to_string(generation);
   }
   const uint64_t live = catalog.live_count(model.id);
@@ -171,15 +176,27 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
     try {
       const index_file::Header header = index_file::read_header(file);
       reason = staleness(header, catalog, *info, kind);
-      if (reason.empty()) {
+      const bool behind = catalog.has_change_log() && reason.rfind(kBehind, 0) == 0 &&
+                          header.generation < catalog.generation();
+      if (reason.empty() || behind) {
         VectorIndex loaded(model, info->dim, kind);
         loaded.impl_->index = index_file::read_index(file, header);
         loaded.impl_->generation = header.generation;
         loaded.impl_->catalog_id = header.catalog_id;
         loaded.impl_->file = file;
-        spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {}", file.string(),
-                     header.count, model, header.generation);
-        return OpenedIndex{std::move(loaded), false, {}};
+        if (behind) {
+          // Other services' commits (or ours before a crash): the change
+          // log says what they touched. Without one it is rebuilt below.
+          if (catalog.catch_up(loaded)) {
+            spdlog::info("vector index {}: caught up from catalogue generation {} to {}: {} vectors", file.string(),
+                         header.generation, loaded.generation(), loaded.size());
+            return OpenedIndex{std::move(loaded), false, {}};
+          }
+        } else {
+          spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {}", file.string(),
+                       header.count, model, header.generation);
+          return OpenedIndex{std::move(loaded), false, {}};
+        }
       }
     } catch (const index_file::Corrupt& e) {
       reason = std::string("corrupt: ") + e.what();
@@ -220,7 +237,7 @@ void VectorIndex::apply(const VectorChanges& commit) {
     vectors.insert(vectors.end(), live.vector.begin(), live.vector.end());
   }
   std::unique_lock lock(impl_->mutex);
-  if (commit.generation != impl_->generation + 1) {
+  if (commit.since.value_or(commit.generation - 1) != impl_->generation) {
     throw InvalidInput("commit generation " + std::to_string(commit.generation) +
                                 " does not follow the vector index's generation " +
                                 std::to_string(impl_->generation) +

@@ -447,6 +447,34 @@ CatalogCounts PgCatalog::counts() {
   });
 }
 
+std::optional<TouchedContents> PgCatalog::touched_since(uint64_t generation, ModelId model) {
+  return guarded("reading the change log", [&]() -> std::optional<TouchedContents> {
+    const std::optional<CatalogModel> info = model_info(model);
+    if (!info) throw InvalidInput("unknown model id " + std::to_string(model));
+    TouchedContents touched;
+    // One snapshot: the generation and the rows agree.
+    db_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    touched.generation = read_generation();
+    const pg::Result r = db_.exec(
+        "WITH touched AS (SELECT DISTINCT vector_id FROM changes WHERE generation > $1) "
+        "SELECT t.vector_id, e.vector FROM touched t LEFT JOIN embeddings e ON e.model_id = $2 AND "
+        "e.vector_id = t.vector_id AND EXISTS (SELECT 1 FROM files f WHERE f.vector_id = t.vector_id) "
+        "ORDER BY t.vector_id",
+        {pg::param(generation), pg::param(model)});
+    db_.exec("COMMIT");
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.is_null(i, 1)) {
+        touched.not_live.push_back(r.integer(i, 0));
+      } else {
+        LiveVector live{r.integer(i, 0), {}};
+        pg_read_vector(r, i, 1, info->dim, live.vector, name_);
+        touched.live.push_back(std::move(live));
+      }
+    }
+    return touched;
+  });
+}
+
 std::vector<FailedFile> PgCatalog::failed_files() {
   return guarded("listing failed files", [&] {
     const pg::Result r = db_.exec(

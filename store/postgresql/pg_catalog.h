@@ -47,6 +47,7 @@ class PgCatalog final : public CatalogBackend {
   uint64_t live_count(ModelId model) override;
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
+  std::optional<TouchedContents> touched_since(uint64_t generation, ModelId model) override;
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

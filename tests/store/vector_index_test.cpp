@@ -240,7 +240,9 @@ TYPED_TEST(VectorIndexFileTest, AFileOfSomethingElseIsRebuilt) {
       *this, [&] { std::ofstream(this->index_file, std::ios::binary) << std::string(4096, 'z'); }, "bad magic");
 }
 
-TYPED_TEST(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuilt) {
+// A file that missed commits: SQLite rebuilds it; PostgreSQL catches it up
+// from its change log. Either way it holds what the catalogue holds.
+TYPED_TEST(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuiltOrCaughtUp) {
   this->build_and_save();
   {
     // A commit after the last save (the daemon was killed before saving again).
@@ -249,9 +251,15 @@ TYPED_TEST(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuilt) {
   }
   LogCapture log;
   OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
-  EXPECT_TRUE(opened.rebuilt);
-  EXPECT_EQ(opened.reason, "stale: it reflects catalogue generation 1, the catalogue is at generation 2");
-  EXPECT_NE(log.text().find(opened.reason + "; rebuilt"), std::string::npos) << log.text();
+  if (this->catalog.has_change_log()) {
+    // PostgreSQL: the change log says what the missed commit touched.
+    EXPECT_FALSE(opened.rebuilt) << opened.reason;
+    EXPECT_NE(log.text().find("caught up from catalogue generation 1 to 2"), std::string::npos) << log.text();
+  } else {
+    EXPECT_TRUE(opened.rebuilt);
+    EXPECT_EQ(opened.reason, "stale: it reflects catalogue generation 1, the catalogue is at generation 2");
+    EXPECT_NE(log.text().find(opened.reason + "; rebuilt"), std::string::npos) << log.text();
+  }
   EXPECT_TRUE(opened.index.contains(vector_id_for(hash_of(100))));
   EXPECT_EQ(opened.index.size(), 41u);
   EXPECT_EQ(opened.index.generation(), 2u);
@@ -333,6 +341,70 @@ TYPED_TEST(VectorIndexFileTest, SearchesRunWhileCommitsAreApplied) {
   EXPECT_EQ(bad_results.load(), 0);
   EXPECT_EQ(index.size(), 20u + 30 * 4);
   EXPECT_EQ(index.ids(), VectorIndex::rebuild(this->catalog, this->model).ids());
+}
+
+// ---- A shared PostgreSQL catalogue: other services' commits ----
+
+struct SharedCatalogueIndexTest : ::testing::Test {
+  test::PostgresBackend backend;
+  std::filesystem::path index_file = backend.dir / "index.faiss";
+  Catalog here = Catalog::open(backend.location("here"));
+  Catalog there = Catalog::open(backend.location("there"));
+  ModelId model = here.model("m", "f", kDim);
+
+  static Batch batch_of(ModelId model, const std::string& folder, uint64_t first, uint64_t count) {
+    Batch batch;
+    batch.model = model;
+    for (uint64_t seed = first; seed < first + count; ++seed) {
+      batch.indexed.push_back(indexed(folder + std::to_string(seed) + ".jpg", seed, kDim));
+    }
+    return batch;
+  }
+};
+
+TEST_F(SharedCatalogueIndexTest, AnIndexFollowsAnotherServicesCommitsFromTheChangeLog) {
+  OpenedIndex opened = VectorIndex::open(index_file, here, model);
+  VectorIndex& index = opened.index;
+  here.apply_commit(index, here.commit(batch_of(model, "/here/", 1, 5)));
+  ASSERT_EQ(index.size(), 5u);
+
+  // The other service adds images, one of them a copy of ours, and removes nothing of ours.
+  there.commit(batch_of(model, "/there/", 3, 6));  // seeds 3..8: 3 new contents
+  there.commit({model, {}, {}, {"/there/8.jpg"}});
+  EXPECT_EQ(index.generation(), 1u);
+  // Our next commit follows theirs: apply_commit takes them in too.
+  const CommitResult ours = here.commit({model, {}, {}, {"/here/1.jpg"}});
+  EXPECT_EQ(ours.generation, 4u);
+  here.apply_commit(index, ours);
+  EXPECT_EQ(index.generation(), 4u);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(1))));
+  EXPECT_TRUE(index.contains(vector_id_for(hash_of(7))));
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(8))));
+
+  // While idle, catch_up follows them (what a running service polls for).
+  there.commit(batch_of(model, "/there/", 20, 2));
+  EXPECT_TRUE(here.catch_up(index));
+  EXPECT_EQ(index.generation(), 5u);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_EQ(index.search(vector_of(21, kDim), 1)[0].id, vector_id_for(hash_of(21)));
+}
+
+TEST_F(SharedCatalogueIndexTest, ASavedIndexBehindTheCatalogueCatchesUpInsteadOfBeingRebuilt) {
+  {
+    OpenedIndex opened = VectorIndex::open(index_file, here, model);
+    here.apply_commit(opened.index, here.commit(batch_of(model, "/here/", 1, 30)));
+    opened.index.save(index_file);
+  }
+  there.commit(batch_of(model, "/there/", 25, 10));
+  there.commit({model, {}, {}, {"/there/34.jpg"}});
+  here.commit({model, {}, {}, {"/here/2.jpg"}});
+  test::LogCapture log;
+  OpenedIndex reopened = VectorIndex::open(index_file, here, model);
+  EXPECT_FALSE(reopened.rebuilt) << reopened.reason;
+  EXPECT_NE(log.text().find("caught up from catalogue generation 1 to 4"), std::string::npos) << log.text();
+  EXPECT_EQ(reopened.index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_EQ(reopened.index.size(), 30u + 3 - 1) << "3 new of theirs (34 removed again), 2 of ours removed";
 }
 
 }  // namespace
