@@ -692,6 +692,36 @@ TEST_F(PostgresCatalogTest, ADsnWithAPasswordIsRefusedNamingTheKeyAndNotThePassw
   }
 }
 
+// The password comes from store.postgresql.password_file (libpq's passfile
+// format), read when connecting; without it the connection is refused, and
+// no message carries the password.
+TEST_F(PostgresCatalogTest, ThePasswordComesFromThePasswordFile) {
+  test::PostgresCluster& cluster = test::PostgresCluster::shared();
+  const std::string role = cluster.password_role(backend.database, "s3cret-Pw");
+  const std::string dsn = "host=" + cluster.socket_dir().string() + " port=" + std::to_string(cluster.port()) +
+                          " user=" + role + " dbname=" + backend.database;
+  const std::filesystem::path password_file = backend.dir / "pgpass";
+  {
+    std::ofstream out(password_file);
+    out << "*:*:*:" << role << ":s3cret-Pw\n";
+  }
+  std::filesystem::permissions(password_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ::setenv("PGPASSFILE", (backend.dir / "no-such-pgpass").c_str(), 1);
+  try {
+    Catalog::open(CatalogLocation::postgresql(dsn, "this-host"));
+    ADD_FAILURE() << "without the password file the connection should be refused";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot connect to the catalogue"), std::string::npos) << message;
+    EXPECT_NE(message.find("password"), std::string::npos) << message;
+  }
+  Catalog catalog = Catalog::open(CatalogLocation::postgresql(dsn, "this-host", password_file));
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+  EXPECT_EQ(catalog.open_reader().live_count(model), 1u) << "readers read the file too";
+  ::unsetenv("PGPASSFILE");
+}
+
 TEST_F(PostgresCatalogTest, TheChangeLogRecordsTheContentsEachCommitTouched) {
   Catalog catalog = Catalog::open(backend.location());
   const ModelId model = catalog.model("m", "f", kDim);

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 constexpr uid_t kNobody = 65534;
 const fs::path kBinDir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kSuperuser = "imgsearchd";
+constexpr const char* kPasswordRole = "imgsearchd_password";
 
 // The environment's cluster, started by the first test that asks for it (a
 // binary's SQLite tests never pay for it).
@@ -102,6 +103,17 @@ std::string PostgresCluster::start() {
   fs::permissions(data_dir_, fs::perms::owner_all);
   if (::geteuid() == 0 && ::chown(data_dir_.c_str(), kNobody, kNobody) != 0) return "cannot give the data folder to nobody";
   if (std::string failure = run_as_server_user(initdb, socket_dir_ / "initdb.log"); !failure.empty()) return failure;
+  // One role must give a password (the password-file tests); every other
+  // local connection is trusted. pg_hba.conf is first match: it goes first.
+  {
+    const fs::path hba = data_dir_ / "pg_hba.conf";
+    std::ifstream in(hba);
+    std::stringstream rest;
+    rest << in.rdbuf();
+    in.close();
+    std::ofstream out(hba, std::ios::trunc);
+    out << "local all " << kPasswordRole << " scram-sha-256\n" << rest.str();
+  }
   const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + socket_dir_.string() +
                               "' -p " + std::to_string(port_) + " -c fsync=off -c max_connections=100";
   const std::string start = (kBinDir / "pg_ctl").string() + " start -w -t 60 -D " + quoted(data_dir_) + " -l " +
@@ -135,6 +147,17 @@ std::string PostgresCluster::create_database() {
   }
   run_sql("postgres", "CREATE DATABASE " + name);
   return dsn(name);
+}
+
+std::string PostgresCluster::password_role(const std::string& database, const std::string& password) {
+  if (sql_text("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '" + std::string(kPasswordRole) + "'") ==
+      "0") {
+    run_sql("postgres", "CREATE ROLE " + std::string(kPasswordRole) + " LOGIN");
+  }
+  run_sql("postgres", "ALTER ROLE " + std::string(kPasswordRole) + " PASSWORD '" + password + "'");
+  run_sql("postgres", "ALTER DATABASE " + database + " OWNER TO " + kPasswordRole);
+  run_sql(database, "GRANT ALL ON SCHEMA public TO " + std::string(kPasswordRole));
+  return kPasswordRole;
 }
 
 void PostgresCluster::run_sql(const std::string& database, const std::string& sql) const {

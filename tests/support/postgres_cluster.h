@@ -46,6 +46,9 @@ class PostgresCluster {
   void run_sql(const std::string& database, const std::string& sql) const;
   // The first column of the first row of `sql`, as text.
   std::string sql_text(const std::string& database, const std::string& sql) const;
+  // A role that must give a password (every other local connection is
+  // trusted), with `password` and full rights on `database`. Returns its name.
+  std::string password_role(const std::string& database, const std::string& password);
   // The socket folder (host=), for dsn built by hand.
   const std::filesystem::path& socket_dir() const { return socket_dir_; }
   int port() const { return port_; }
