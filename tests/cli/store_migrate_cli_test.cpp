@@ -85,6 +85,11 @@ TEST_F(StoreMigrateCliTest, APostgresqlCatalogueIndexesACopiedFolderWithoutAMode
   const nlohmann::json copied = index({photos_.string(), copy.string()});
   EXPECT_EQ(copied["embedded"], 0) << copied;
   EXPECT_EQ(copied["hashed"], 6) << copied;
+  const CommandResult status = run({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.json()["files_ok"], 12) << status.out;
+  EXPECT_EQ(status.json()["contents"], 6) << status.out;
+  EXPECT_EQ(status.json()["catalog"].get<std::string>().rfind("postgresql:", 0), 0u) << status.out;
   const nlohmann::json hits = search({kQueries[0], "-k", "3"})["results"];
   ASSERT_EQ(hits.size(), 3u);
   EXPECT_EQ(hits[0]["paths"].size(), 2u) << "the original and the copy: " << hits[0];
