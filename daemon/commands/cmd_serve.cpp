@@ -94,7 +94,8 @@ nlohmann::json status_json(const LiveStatus& status) {
             {"root_rescans", c.root_rescans}}},
           {"roots", roots},
           {"warnings", status.warnings},
-          {"error", status.error}};
+          {"error", status.error},
+          {"catalogue_problem", status.catalogue_problem}};
 }
 
 // The one line systemd shows under `systemctl status`.

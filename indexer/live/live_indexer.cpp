@@ -176,6 +176,36 @@ void LiveIndexer::on_watch_warning(const std::string& warning) {
     status_.warnings.push_back(warning);
 }
 
+void LiveIndexer::wait_for_catalogue(const std::string& problem) {
+  spdlog::warn("indexing paused: {}", problem);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.state = "waiting for the catalogue";
+    status_.catalogue_problem = problem;
+  }
+  std::chrono::seconds delay{1};
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, delay, [this] { return stop_.load(); });
+    }
+    if (stop_) return;
+    try {
+      catalog_.generation();  // reconnects
+      break;
+    } catch (const StoreError& e) {
+      delay = std::min(delay * 2, std::chrono::seconds{30});
+      std::lock_guard<std::mutex> lock(mutex_);
+      status_.catalogue_problem = e.what();
+    }
+  }
+  spdlog::info("the catalogue is back: indexing resumes with a reconcile of every root");
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.catalogue_problem.clear();
+  status_.state = "watching";
+  reconcile_all_ = true;
+}
+
 void LiveIndexer::set_state(const std::string& state) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (status_.state != "failed") status_.state = state;
@@ -190,40 +220,48 @@ void LiveIndexer::run() {
     while (true) {
       Work work = next_work();
       if (work.stop) break;
-      if (work.check_model) {
-        try_load_model();
-        continue;
-      }
-      if (work.follow) {
-        next_follow_ = Clock::now() + kFollowInterval;
-        if (index_) catalog_.catch_up(*index_);
-        continue;
-      }
-      if (!work.forget.empty()) {
-        forget_roots(work.forget);
-      } else if (!work.roots.empty() || work.full) {
-        set_state("reconciling");
-        reconcile_roots(work.roots);
-        if (work.full && !stop_) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          ++status_.counters.reconciles;
-          if (!status_.startup_reconcile_done) {
-            status_.startup_reconcile_done = true;
-            spdlog::info("start-up reconcile done: {} files indexed, {} failed, {} searchable", status_.files_ok,
-                         status_.files_failed, status_.searchable);
+      try {
+        if (work.check_model) {
+          try_load_model();
+          continue;
+        }
+        if (work.follow) {
+          next_follow_ = Clock::now() + kFollowInterval;
+          if (index_) catalog_.catch_up(*index_);
+          continue;
+        }
+        if (!work.forget.empty()) {
+          forget_roots(work.forget);
+        } else if (!work.roots.empty() || work.full) {
+          set_state("reconciling");
+          reconcile_roots(work.roots);
+          if (work.full && !stop_) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++status_.counters.reconciles;
+            if (!status_.startup_reconcile_done) {
+              status_.startup_reconcile_done = true;
+              spdlog::info("start-up reconcile done: {} files indexed, {} failed, {} searchable", status_.files_ok,
+                           status_.files_failed, status_.searchable);
+            }
           }
-        }
-      } else {
-        set_state("indexing");
-        ChangedPaths now;
-        if (work.changes_final) {
-          now = std::move(work.changes);
         } else {
-          hold_gone_paths(work.changes, now);
+          set_state("indexing");
+          ChangedPaths now;
+          if (work.changes_final) {
+            now = std::move(work.changes);
+          } else {
+            hold_gone_paths(work.changes, now);
+          }
+          if (!now.files.empty() || !now.folders.empty()) apply_changes(now);
         }
-        if (!now.files.empty() || !now.folders.empty()) apply_changes(now);
+        set_state("watching");
+      } catch (const StoreError& e) {
+        // A shared PostgreSQL catalogue that went away: searches go on from
+        // the index; indexing waits for the database, then reconciles every
+        // root (what was in flight is found again). SQLite errors end it.
+        if (!catalog_.has_change_log()) throw;
+        wait_for_catalogue(e.what());
       }
-      set_state("watching");
     }
     set_state("stopping");
     if (index_) index_->checkpoint();

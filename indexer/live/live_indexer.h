@@ -112,6 +112,9 @@ struct LiveStatus {
   std::vector<LiveRootStatus> roots;
   std::vector<std::string> warnings;  // lasting conditions (watch limit, ...)
   std::string error;                  // set when state is "failed"
+  // Set while a shared PostgreSQL catalogue cannot be reached (state
+  // "waiting for the catalogue"): what the last attempt said.
+  std::string catalogue_problem;
 };
 
 class LiveIndexer {
@@ -163,6 +166,8 @@ class LiveIndexer {
   void add_counts(const IndexingCounts& counts);
   void update_catalog_status();
   void set_state(const std::string& state);
+  // Waits, with backoff, until the catalogue answers again (or stop).
+  void wait_for_catalogue(const std::string& problem);
   // The roots in groups that share include and exclude lists, each group
   // with the indexing options of one run.
   std::vector<IndexingOptions> runs_for(const std::vector<LiveRoot>& roots) const;

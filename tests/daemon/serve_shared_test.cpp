@@ -133,5 +133,32 @@ TEST_F(SharedCatalogueServeTest, AServiceKilledMidBatchLosesNothingAndTheOtherKe
   EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
 }
 
+// PostgreSQL stopped while a service indexes: searches of what was
+// committed go on, the service says what is wrong and waits, and once the
+// database is back it finishes, each photo recorded once.
+TEST_F(SharedCatalogueServeTest, APostgresqlRestartMidIndexingLosesNothing) {
+  PostgresCluster& cluster = PostgresCluster::shared();
+  copy_photo(0, laptop_.photos / "first.jpg");
+  laptop_.start();
+  wait_for("the first photo", [&] { return laptop_.searched_paths().size() == 1; });
+  for (size_t i = 1; i < 12; ++i) copy_photo(i, laptop_.photos / ("l" + std::to_string(i) + ".jpg"));
+  wait_for("some of the rest to be embedded", [&] { return laptop_.counter("embedded") >= 4; });
+  ASSERT_EQ(cluster.stop_server(), "");
+  wait_for("the service to say the catalogue is away", [&] {
+    return laptop_.status().value("state", "") == "waiting for the catalogue" &&
+           !laptop_.status().value("catalogue_problem", "").empty();
+  });
+  EXPECT_TRUE(laptop_.process.running()) << laptop_.process.log();
+  ASSERT_EQ(cluster.start_server(), "");
+  wait_for("every photo after the restart", [&] { return laptop_.searched_paths().size() == 12; });
+  wait_for("the service to settle", [&] { return laptop_.watching(); });
+  EXPECT_EQ(laptop_.status().value("catalogue_problem", "?"), "");
+  const std::string database = dsn_.substr(dsn_.rfind("dbname=") + 7);
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM files"), "12");
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM contents"), "12");
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM embeddings"), "12");
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+}
+
 }  // namespace
 }  // namespace imgsearchd::test

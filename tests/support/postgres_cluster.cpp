@@ -114,20 +114,30 @@ std::string PostgresCluster::start() {
     std::ofstream out(hba, std::ios::trunc);
     out << "local all " << kPasswordRole << " scram-sha-256\n" << rest.str();
   }
+  if (std::string failure = start_server(); !failure.empty()) return failure;
+  running_ = true;
+  return {};
+}
+
+std::string PostgresCluster::start_server() {
   const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + socket_dir_.string() +
                               "' -p " + std::to_string(port_) + " -c fsync=off -c max_connections=100";
   const std::string start = (kBinDir / "pg_ctl").string() + " start -w -t 60 -D " + quoted(data_dir_) + " -l " +
                             quoted(log_file_) + " -o \"" + options + "\"";
   if (std::string failure = run_as_server_user(start, socket_dir_ / "pg_ctl.log"); !failure.empty()) return failure;
-  running_ = true;
   return {};
 }
+
+std::string PostgresCluster::stop_server() {
+  const std::string stop = (kBinDir / "pg_ctl").string() + " stop -w -t 60 -m fast -D " + quoted(data_dir_);
+  return run_as_server_user(stop, socket_dir_ / "pg_ctl.log");
+}
+
 
 void PostgresCluster::stop() {
   if (!running_) return;
   running_ = false;
-  const std::string stop = (kBinDir / "pg_ctl").string() + " stop -w -t 60 -m fast -D " + quoted(data_dir_);
-  if (std::string failure = run_as_server_user(stop, socket_dir_ / "pg_ctl.log"); !failure.empty()) {
+  if (std::string failure = stop_server(); !failure.empty()) {
     ADD_FAILURE() << "stopping the test cluster: " << failure;
   }
   scratch_.reset();

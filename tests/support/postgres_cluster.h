@@ -37,6 +37,10 @@ class PostgresCluster {
   std::string start();
   void stop();
   bool running() const { return running_; }
+  // The server alone, the cluster kept: a test takes PostgreSQL away and
+  // brings it back (every connection is closed). Return what went wrong.
+  std::string stop_server();
+  std::string start_server();
 
   // A libpq connection string for `database` on this cluster.
   std::string dsn(const std::string& database) const;
