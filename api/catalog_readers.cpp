@@ -13,10 +13,11 @@ CatalogReaders::Lease CatalogReaders::borrow() {
       return Lease(*this, std::move(reader));
     }
   }
-  if (file_.empty() || !std::filesystem::exists(file_)) {
-    throw Unavailable("the catalogue " + file_.string() + " does not exist yet");
+  const std::filesystem::path& file = location_.sqlite_file;
+  if (location_.backend == CatalogLocation::Backend::sqlite && (file.empty() || !std::filesystem::exists(file))) {
+    throw Unavailable("the catalogue " + file.string() + " does not exist yet");
   }
-  return Lease(*this, std::make_unique<Catalog>(Catalog::open_read_only(file_)));
+  return Lease(*this, std::make_unique<Catalog>(Catalog::open_read_only(location_)));
 }
 
 void CatalogReaders::give_back(std::unique_ptr<Catalog> reader) {

@@ -14,7 +14,7 @@ namespace imgsearchd::api {
 
 class CatalogReaders {
  public:
-  explicit CatalogReaders(std::filesystem::path file) : file_(std::move(file)) {}
+  explicit CatalogReaders(CatalogLocation location) : location_(std::move(location)) {}
 
   class Lease {
    public:
@@ -35,7 +35,7 @@ class CatalogReaders {
  private:
   void give_back(std::unique_ptr<Catalog> reader);
 
-  const std::filesystem::path file_;
+  const CatalogLocation location_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Catalog>> idle_;
 };

@@ -41,7 +41,7 @@ nlohmann::json current_error() {
 DuplicatesJob::~DuplicatesJob() { stop(); }
 
 DuplicatesJob::Started DuplicatesJob::start(std::shared_ptr<QueryEngine> engine,
-                                            const std::filesystem::path& catalog_file, float min_score) {
+                                            const CatalogLocation& catalog, float min_score) {
   if (!(min_score > 0 && min_score <= 1)) {
     throw InvalidInput("min_score must be a similarity above 0 and at most 1, got " + std::to_string(min_score));
   }
@@ -62,17 +62,17 @@ DuplicatesJob::Started DuplicatesJob::start(std::shared_ptr<QueryEngine> engine,
   result_ = nullptr;
   error_ = nullptr;
   stop_ = false;
-  thread_ = std::thread([this, engine = std::move(engine), catalog_file, min_score]() mutable {
-    run(std::move(engine), catalog_file, min_score);
+  thread_ = std::thread([this, engine = std::move(engine), catalog, min_score]() mutable {
+    run(std::move(engine), catalog, min_score);
   });
   return Started{document_locked(), true};
 }
 
-void DuplicatesJob::run(std::shared_ptr<QueryEngine> engine, std::filesystem::path catalog_file, float min_score) {
+void DuplicatesJob::run(std::shared_ptr<QueryEngine> engine, CatalogLocation catalog, float min_score) {
   nlohmann::json result, error;
   try {
     if (before_work_) before_work_();
-    const Catalog reader = Catalog::open_read_only(catalog_file);
+    const Catalog reader = Catalog::open_read_only(catalog);
     const std::vector<DuplicateGroup> groups =
         find_duplicates(engine->index(), reader, min_score, [this](size_t done) {
           if (stop_) throw JobStopped{};

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/core/catalog_types.h"
+
 namespace imgsearchd {
 class QueryEngine;
 }
@@ -35,9 +37,9 @@ class DuplicatesJob {
     bool is_new = false;  // false: the same search was already running
   };
   // Starts a search at `min_score` over the engine's index, with a reader of
-  // its own on `catalog_file`. While one runs, asking for the same
+  // its own on `catalog`. While one runs, asking for the same
   // min_score gives that one; another min_score throws Busy.
-  Started start(std::shared_ptr<QueryEngine> engine, const std::filesystem::path& catalog_file, float min_score);
+  Started start(std::shared_ptr<QueryEngine> engine, const CatalogLocation& catalog, float min_score);
 
   // The last job: {"job", "state" (running, done, failed), "min_score",
   // "images_done", "images_total", "seconds", and "result" once done or
@@ -50,7 +52,7 @@ class DuplicatesJob {
 
  private:
   using Clock = std::chrono::steady_clock;
-  void run(std::shared_ptr<QueryEngine> engine, std::filesystem::path catalog_file, float min_score);
+  void run(std::shared_ptr<QueryEngine> engine, CatalogLocation catalog, float min_score);
   nlohmann::json document_locked() const;
 
   const std::function<void()> before_work_;

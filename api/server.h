@@ -30,6 +30,7 @@
 
 #include "api/metrics.h"
 #include "indexer/search/query_engine.h"
+#include "store/core/catalog_types.h"
 
 namespace imgsearchd {
 
@@ -84,7 +85,7 @@ struct ApiReadiness {
 struct ApiContext {
   std::function<ApiReadiness()> readiness;
   // The catalogue; the API opens its own read-only connections for metadata.
-  std::filesystem::path catalog_file;
+  CatalogLocation catalog_file;
   // The status library's data as JSON (GET /api/status). Optional.
   std::function<nlohmann::json()> status;
   // Starts a reconcile scan of one root (an indexed root folder) or of all

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   register_duplicates_command(app, context);
   register_eval_command(app, context);
   register_rescan_command(app, context);
+  register_store_commands(app, context);
 
   try {
     app.parse(argc, argv);

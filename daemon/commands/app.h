@@ -38,5 +38,6 @@ void register_serve_command(CLI::App& app, AppContext& context);   // daemon/cmd
 void register_duplicates_command(CLI::App& app, AppContext& context);  // daemon/cmd_duplicates.cpp
 void register_eval_command(CLI::App& app, AppContext& context);        // daemon/cmd_eval.cpp: eval, eval convert-coco
 void register_rescan_command(CLI::App& app, AppContext& context);  // daemon/cmd_rescan.cpp
+void register_store_commands(CLI::App& app, AppContext& context);  // daemon/cmd_store.cpp: store migrate
 
 }  // namespace imgsearchd

@@ -68,11 +68,13 @@ void run_duplicates(AppContext& app, const DuplicatesArguments& args) {
   }
   const Config& config = app.config();
   app.apply_log_level(/*quiet=*/true);
-  if (!fs::exists(catalog_path(config.data_dir))) throw NotFound(kNothingIndexedYet);
+  if (config.store.backend == Config::Store::Backend::sqlite && !fs::exists(catalog_path(config.data_dir))) {
+    throw NotFound(kNothingIndexedYet);
+  }
   init_image_library("imgsearchd");
   ModelSession session(model_session_options(config, args.model));
-  const QueryIndex opened = open_query_index(config.data_dir, session);
-  const Catalog catalog = Catalog::open_read_only(catalog_path(config.data_dir));
+  const QueryIndex opened = open_query_index(config.data_dir, catalog_location(config), session);
+  const Catalog catalog = Catalog::open_read_only(catalog_location(config));
   const std::vector<DuplicateGroup> groups = find_duplicates(*opened.index, catalog, args.min_score);
   if (args.json) {
     const nlohmann::json out = {{"model", session.name()},

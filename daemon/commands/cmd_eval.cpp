@@ -94,12 +94,14 @@ void run_eval(AppContext& app, EvalArguments& args) {
   const EvalDataset dataset = read_eval_dataset(args.dataset);
 
   app.apply_log_level(/*quiet=*/true);
-  if (!fs::exists(catalog_path(config.data_dir))) throw NotFound(kNothingIndexedYet);
+  if (config.store.backend == Config::Store::Backend::sqlite && !fs::exists(catalog_path(config.data_dir))) {
+    throw NotFound(kNothingIndexedYet);
+  }
   init_image_library("imgsearchd");
   ModelSession session(model_session_options(config, args.model));
-  const QueryIndex opened = open_query_index(config.data_dir, session);
-  QueryEngine engine(catalog_path(config.data_dir), *opened.index, session);
-  const Catalog catalog = Catalog::open_read_only(catalog_path(config.data_dir));
+  const QueryIndex opened = open_query_index(config.data_dir, catalog_location(config), session);
+  QueryEngine engine(catalog_location(config), *opened.index, session);
+  const Catalog catalog = Catalog::open_read_only(catalog_location(config));
   const EvalReport report = evaluate(engine, *opened.index, catalog, dataset, options);
 
   print_table(report);

@@ -156,7 +156,7 @@ int run_index(AppContext& context, const IndexArguments& args) {
 
   // The lock first: a second indexer fails at once, before loading anything.
   WriterLock lock = WriterLock::acquire(config.data_dir);
-  Catalog catalog = Catalog::open(catalog_path(config.data_dir));
+  Catalog catalog = Catalog::open(catalog_location(config));
   {
     std::vector<fs::path> paths;
     for (const Config::Root& root : roots) paths.push_back(root.path);

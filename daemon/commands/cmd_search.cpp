@@ -82,12 +82,12 @@ std::string service_model(const ServiceLink& link) { return model_short_name(lin
 
 QueryContext open_for_query(AppContext& context, QueryArguments& args) {
   const Config& config = context.config();
-  require_catalog(config.data_dir);
+  if (config.store.backend == Config::Store::Backend::sqlite) require_catalog(config.data_dir);
   init_image_library("imgsearchd");
   QueryContext query;
   query.session = std::make_unique<ModelSession>(model_session_options(config, args.model));
-  query.index = open_query_index(config.data_dir, *query.session);
-  query.engine = std::make_unique<QueryEngine>(catalog_path(config.data_dir), *query.index.index, *query.session);
+  query.index = open_query_index(config.data_dir, catalog_location(config), *query.session);
+  query.engine = std::make_unique<QueryEngine>(catalog_location(config), *query.index.index, *query.session);
   return query;
 }
 

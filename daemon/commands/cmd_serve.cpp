@@ -110,7 +110,7 @@ std::string api_url(const std::string& host, int port) {
 // What the HTTP API asks of the service.
 ApiContext api_context(LiveIndexer& live, const Config& config) {
   ApiContext context;
-  context.catalog_file = catalog_path(config.data_dir);
+  context.catalog_file = catalog_location(config);
   context.readiness = [&live] {
     ApiReadiness readiness;
     readiness.engine = live.query_engine();
@@ -168,7 +168,7 @@ int run_serve(AppContext& context, const ServeArguments& args) {
   context.apply_log_level();
 
   WriterLock lock = WriterLock::acquire(config.data_dir, WriterLock::Role::serve);
-  Catalog catalog = Catalog::open(catalog_path(config.data_dir));
+  Catalog catalog = Catalog::open(catalog_location(config));
   init_image_library("imgsearchd");
 
   if (config.indexer.roots.empty()) {

@@ -124,7 +124,7 @@ void register_status_command(CLI::App& app, AppContext& context) {
   cmd->callback([&context, args] {
     context.apply_log_level(/*quiet=*/true);
     const Config& config = context.config();
-    const StoreStatus status = read_store_status(config.data_dir);
+    const StoreStatus status = read_store_status(config.data_dir, catalog_location(config));
     const ServiceLink link = find_service(config);
     warn_if_service_silent(link);
     const std::optional<nlohmann::json> service =

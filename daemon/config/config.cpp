@@ -3,12 +3,17 @@
 // the key's full dotted name, so a typo never silently falls back to a default.
 #include "daemon/config/config.h"
 
+#include <unistd.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <functional>
 #include <optional>
 #include <set>
+
+#include "store/data/data_dir.h"
+#include "store/postgresql/postgres_catalog.h"
 
 namespace imgsearchd {
 namespace {
@@ -242,6 +247,30 @@ Config load_config(const std::filesystem::path& file) {
   bool model_dir_given = false;
   top.read_path("data_dir", config.data_dir);
 
+  Section store = top.child("store");
+  {
+    std::string backend = "sqlite";
+    store.read<std::string>("backend", backend, one_of({"sqlite", "postgresql"}));
+    config.store.backend = backend == "postgresql" ? Config::Store::Backend::postgresql : Config::Store::Backend::sqlite;
+    Section postgresql = store.child("postgresql");
+    postgresql.read("dsn", config.store.postgresql.dsn);
+    postgresql.read_path("password_file", config.store.postgresql.password_file);
+    postgresql.read("source", config.store.postgresql.source);
+    postgresql.reject_unknown_keys();
+    if (!config.store.postgresql.dsn.empty()) {
+      try {
+        check_postgresql_dsn(config.store.postgresql.dsn);
+      } catch (const InvalidInput& e) {
+        throw ConfigError(file.string() + ": " + e.what());
+      }
+    }
+    if (config.store.backend == Config::Store::Backend::postgresql && config.store.postgresql.dsn.empty()) {
+      store.fail("store.postgresql.dsn", "is required with store.backend: postgresql (a libpq connection string, "
+                                         "e.g. 'host=db.lan dbname=imgsearchd user=imgsearchd')");
+    }
+  }
+  store.reject_unknown_keys();
+
   Section model = top.child("model");
   model.read("name", config.model.name);
   {
@@ -336,6 +365,19 @@ Config load_config(const std::filesystem::path& file) {
   top.reject_unknown_keys();
   if (!model_dir_given) config.model.dir = config.data_dir / "models";
   return config;
+}
+
+CatalogLocation catalog_location(const Config& config) {
+  if (config.store.backend == Config::Store::Backend::sqlite) return catalog_path(config.data_dir);
+  std::string source = config.store.postgresql.source;
+  if (source.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+      throw ConfigError("store.postgresql.source is not set and the host name is unknown: set it");
+    }
+    source = host;
+  }
+  return CatalogLocation::postgresql(config.store.postgresql.dsn, source, config.store.postgresql.password_file);
 }
 
 Config load_config_for_cli(const std::filesystem::path& explicit_file) {

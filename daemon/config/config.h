@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "indexer/image/image_loader.h"
+#include "store/core/catalog_types.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -26,6 +27,18 @@ struct Config {
 
   // Where the catalogue (SQLite) and the vector index live.
   std::filesystem::path data_dir;
+
+  // Where the catalogue lives: SQLite in data_dir (one service), or a
+  // PostgreSQL database several services share (README "Several machines").
+  struct Store {
+    enum class Backend { sqlite, postgresql };
+    Backend backend = Backend::sqlite;
+    struct Postgresql {
+      std::string dsn;                     // libpq connection string, without a password
+      std::filesystem::path password_file; // libpq passfile; empty = PGPASSFILE or ~/.pgpass
+      std::string source;                  // this service's files' id; empty = the host name
+    } postgresql;
+  } store;
 
   struct Model {
     std::string name = "ViT-B-32";       // a known name (see `model list`) or a weights file path
@@ -127,6 +140,10 @@ const std::vector<std::string>& root_exclude(const Config& config, const Config:
 // The root's watcher kind, or watch.kind.
 Config::WatcherKind root_watcher(const Config& config, const Config::Root& root);
 const char* watcher_kind_name(Config::WatcherKind kind);
+
+// The catalogue this configuration names (store.*), with this service's
+// source id (store.postgresql.source, or the host name).
+CatalogLocation catalog_location(const Config& config);
 
 // Expands a leading ~ and $HOME.
 std::filesystem::path expand_user_path(const std::string& path);

@@ -56,7 +56,8 @@ nlohmann::json service_status_json(const LiveStatus& status, const std::string& 
             {"watcher_overflows", c.watcher_overflows}}},
           {"roots", roots},
           {"warnings", status.warnings},
-          {"error", status.error}};
+          {"error", status.error},
+          {"catalogue_problem", status.catalogue_problem}};
   if (failures) {
     nlohmann::json listed = nlohmann::json::array();
     for (size_t i = 0; i < failures->size() && i < kStatusFailuresListed; ++i) {

@@ -42,6 +42,10 @@ std::optional<StatSignature> signature_of(const fs::path& file) {
   return stat_signature_of(st);
 }
 
+// How often a service sharing a PostgreSQL catalogue looks for the other
+// services' commits (a cheap query when there are none).
+constexpr std::chrono::seconds kFollowInterval{2};
+
 }  // namespace
 
 const std::vector<double>& ModelBatchTimes::bounds() {
@@ -60,6 +64,7 @@ void ModelBatchTimes::add(double batch_seconds) {
 struct LiveIndexer::Work {
   bool stop = false;
   bool check_model = false;
+  bool follow = false;                // catch up with other services' commits
   bool full = false;                  // `roots` is every root: a full reconcile
   std::vector<LiveRoot> roots;        // reconcile these
   std::vector<std::string> forget;    // roots no longer configured
@@ -186,6 +191,36 @@ void LiveIndexer::on_watch_warning(const std::string& warning) {
     status_.warnings.push_back(warning);
 }
 
+void LiveIndexer::wait_for_catalogue(const std::string& problem) {
+  spdlog::warn("indexing paused: {}", problem);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.state = "waiting for the catalogue";
+    status_.catalogue_problem = problem;
+  }
+  std::chrono::seconds delay{1};
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, delay, [this] { return stop_.load(); });
+    }
+    if (stop_) return;
+    try {
+      catalog_.generation();  // reconnects
+      break;
+    } catch (const StoreError& e) {
+      delay = std::min(delay * 2, std::chrono::seconds{30});
+      std::lock_guard<std::mutex> lock(mutex_);
+      status_.catalogue_problem = e.what();
+    }
+  }
+  spdlog::info("the catalogue is back: indexing resumes with a reconcile of every root");
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.catalogue_problem.clear();
+  status_.state = "watching";
+  reconcile_all_ = true;
+}
+
 void LiveIndexer::set_state(const std::string& state) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (status_.state != "failed") status_.state = state;
@@ -200,39 +235,52 @@ void LiveIndexer::run() {
     while (true) {
       Work work = next_work();
       if (work.stop) break;
-      if (work.check_model) {
-        try_load_model();
-        continue;
-      }
-      if (!work.forget.empty()) {
-        forget_roots(work.forget);
-      } else if (!work.roots.empty() || work.full) {
-        set_state("reconciling");
-        reconcile_roots(work.roots);
-        if (!work.full && !stop_) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          status_.counters.root_rescans += work.roots.size();
+      try {
+        if (work.check_model) {
+          try_load_model();
+          continue;
         }
-        if (work.full && !stop_) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          ++status_.counters.reconciles;
-          if (!status_.startup_reconcile_done) {
-            status_.startup_reconcile_done = true;
-            spdlog::info("start-up reconcile done: {} files indexed, {} failed, {} searchable", status_.files_ok,
-                         status_.files_failed, status_.searchable);
+        if (work.follow) {
+          next_follow_ = Clock::now() + kFollowInterval;
+          if (index_) catalog_.catch_up(*index_);
+          continue;
+        }
+        if (!work.forget.empty()) {
+          forget_roots(work.forget);
+        } else if (!work.roots.empty() || work.full) {
+          set_state("reconciling");
+          reconcile_roots(work.roots);
+          if (!work.full && !stop_) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            status_.counters.root_rescans += work.roots.size();
           }
-        }
-      } else {
-        set_state("indexing");
-        ChangedPaths now;
-        if (work.changes_final) {
-          now = std::move(work.changes);
+          if (work.full && !stop_) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++status_.counters.reconciles;
+            if (!status_.startup_reconcile_done) {
+              status_.startup_reconcile_done = true;
+              spdlog::info("start-up reconcile done: {} files indexed, {} failed, {} searchable", status_.files_ok,
+                           status_.files_failed, status_.searchable);
+            }
+          }
         } else {
-          hold_gone_paths(work.changes, now);
+          set_state("indexing");
+          ChangedPaths now;
+          if (work.changes_final) {
+            now = std::move(work.changes);
+          } else {
+            hold_gone_paths(work.changes, now);
+          }
+          if (!now.files.empty() || !now.folders.empty()) apply_changes(now);
         }
-        if (!now.files.empty() || !now.folders.empty()) apply_changes(now);
+        set_state("watching");
+      } catch (const StoreError& e) {
+        // A shared PostgreSQL catalogue that went away: searches go on from
+        // the index; indexing waits for the database, then reconciles every
+        // root (what was in flight is found again). SQLite errors end it.
+        if (!catalog_.has_change_log()) throw;
+        wait_for_catalogue(e.what());
       }
-      set_state("watching");
     }
     set_state("stopping");
     if (index_) index_->checkpoint();
@@ -264,6 +312,10 @@ LiveIndexer::Work LiveIndexer::next_work() {
     const Clock::time_point now = Clock::now();
     if (!session_ && now >= next_model_check_) {
       work.check_model = true;
+      return work;
+    }
+    if (catalog_.has_change_log() && index_ && now >= next_follow_) {
+      work.follow = true;
       return work;
     }
     if (options_.reconcile_interval.count() > 0 && now >= next_reconcile_) reconcile_all_ = true;
@@ -315,6 +367,7 @@ LiveIndexer::Work LiveIndexer::next_work() {
     }
     Clock::time_point until = Clock::time_point::max();
     if (!session_) until = std::min(until, next_model_check_);
+    if (catalog_.has_change_log() && index_) until = std::min(until, next_follow_);
     if (options_.reconcile_interval.count() > 0) until = std::min(until, next_reconcile_);
     if (!retry_.files.empty() || !retry_.folders.empty()) until = std::min(until, retry_at_);
     if (!gone_.files.empty() || !gone_.folders.empty()) until = std::min(until, gone_at_);
@@ -380,10 +433,10 @@ void LiveIndexer::try_load_model() {
     std::shared_ptr<ModelSession> session;
     std::shared_ptr<VectorIndex> index;
     QueryEngine engine;
-    EngineHolder(std::shared_ptr<ModelSession> s, std::shared_ptr<VectorIndex> i, const fs::path& catalog)
+    EngineHolder(std::shared_ptr<ModelSession> s, std::shared_ptr<VectorIndex> i, const CatalogLocation& catalog)
         : session(std::move(s)), index(std::move(i)), engine(catalog, *index, *session) {}
   };
-  auto holder = std::make_shared<EngineHolder>(shared_session, index, catalog_.file());
+  auto holder = std::make_shared<EngineHolder>(shared_session, index, catalog_.location());
   spdlog::info("model {} loaded ({}, {} dimensions); its index holds {} images", shared_session->name(),
                shared_session->weights().string(), info.embed_dim, index->size());
 
@@ -512,7 +565,7 @@ void LiveIndexer::forget_roots(const std::vector<std::string>& roots) {
     batch.model = model_id_;
     batch.deleted.assign(gone.begin() + begin, gone.begin() + std::min(gone.size(), begin + chunk));
     const CommitResult result = catalog_.commit(batch);
-    if (index_) index_->apply(result);
+    if (index_) catalog_.apply_commit(*index_, result);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -139,6 +139,9 @@ struct LiveStatus {
   std::vector<LiveRootStatus> roots;
   std::vector<std::string> warnings;  // lasting conditions (watch limit, ...)
   std::string error;                  // set when state is "failed"
+  // Set while a shared PostgreSQL catalogue cannot be reached (state
+  // "waiting for the catalogue"): what the last attempt said.
+  std::string catalogue_problem;
 };
 
 class LiveIndexer {
@@ -197,6 +200,8 @@ class LiveIndexer {
   void end_run();
   void update_catalog_status();
   void set_state(const std::string& state);
+  // Waits, with backoff, until the catalogue answers again (or stop).
+  void wait_for_catalogue(const std::string& problem);
   // The roots in groups that share include and exclude lists, each group
   // with the indexing options of one run.
   std::vector<IndexingOptions> runs_for(const std::vector<LiveRoot>& roots) const;
@@ -215,6 +220,9 @@ class LiveIndexer {
   std::optional<StatSignature> model_file_seen_;  // the missing model's file, last look
   std::chrono::steady_clock::time_point next_model_check_{};
   std::chrono::steady_clock::time_point next_reconcile_{};
+  // A catalogue shared with other services (PostgreSQL): when to look for
+  // their commits next (the index follows them by polling).
+  std::chrono::steady_clock::time_point next_follow_{};
 
   // Shared, under mutex_.
   mutable std::mutex mutex_;

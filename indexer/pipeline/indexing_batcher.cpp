@@ -143,7 +143,8 @@ void Batcher::commit() {
   batch.deleted = std::move(deleted_);
 
   const CommitResult result = target_.catalog.commit(batch);
-  if (target_.store != nullptr) target_.store->apply(result);
+  // apply_commit: also what other services sharing the catalogue committed.
+  if (target_.store != nullptr) target_.catalog.apply_commit(*target_.store, result);
 
   counts_.embedded += embeds_.size();
   counts_.attached += attaches_.size() - records_;

@@ -82,9 +82,14 @@ void require_catalog(const fs::path& data_dir) {
 }
 
 QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
-  require_catalog(data_dir);
-  const fs::path catalog_file = catalog_path(data_dir);
-  const Catalog catalog = Catalog::open_read_only(catalog_file);
+  return open_query_index(data_dir, catalog_path(data_dir), session);
+}
+
+QueryIndex open_query_index(const fs::path& data_dir, const CatalogLocation& location, ModelSession& session) {
+  if (location.backend == CatalogLocation::Backend::sqlite && !fs::exists(location.sqlite_file)) {
+    throw NotFound(kNothingIndexedYet);
+  }
+  const Catalog catalog = Catalog::open_read_only(location);
   if (catalog.counts().files_ok == 0) throw NotFound(kNothingIndexedYet);
 
   std::optional<ModelId> model;
@@ -104,7 +109,7 @@ QueryIndex open_query_index(const fs::path& data_dir, ModelSession& session) {
 // SQLite connection and must be used by one thread at a time.
 class QueryEngine::ReaderPool {
  public:
-  explicit ReaderPool(fs::path file) : file_(std::move(file)) {}
+  explicit ReaderPool(CatalogLocation location) : location_(std::move(location)) {}
 
   class Lease {
    public:
@@ -129,7 +134,7 @@ class QueryEngine::ReaderPool {
         return Lease(*this, std::move(reader));
       }
     }
-    return Lease(*this, std::make_unique<Catalog>(Catalog::open_read_only(file_)));
+    return Lease(*this, std::make_unique<Catalog>(Catalog::open_read_only(location_)));
   }
 
  private:
@@ -138,12 +143,12 @@ class QueryEngine::ReaderPool {
     idle_.push_back(std::move(reader));
   }
 
-  const fs::path file_;
+  const CatalogLocation location_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Catalog>> idle_;
 };
 
-QueryEngine::QueryEngine(fs::path catalog_file, const VectorStore& index, ModelSession& session)
+QueryEngine::QueryEngine(CatalogLocation catalog_file, const VectorStore& index, ModelSession& session)
     : index_(index), session_(session), readers_(std::make_unique<ReaderPool>(std::move(catalog_file))) {}
 
 QueryEngine::~QueryEngine() = default;

@@ -110,12 +110,15 @@ void require_catalog(const std::filesystem::path& data_dir);
 // catalogue has with theirs (one name with other weights is another model),
 // and what to run.
 QueryIndex open_query_index(const std::filesystem::path& data_dir, ModelSession& session);
+// The same with the catalogue at `catalog` (store.backend), the index file in data_dir.
+QueryIndex open_query_index(const std::filesystem::path& data_dir, const CatalogLocation& catalog,
+                            ModelSession& session);
 
 class QueryEngine {
  public:
   // `catalog_file`: the catalogue readers are opened on. `index` and
   // `session` must outlive the engine.
-  QueryEngine(std::filesystem::path catalog_file, const VectorStore& index, ModelSession& session);
+  QueryEngine(CatalogLocation catalog_file, const VectorStore& index, ModelSession& session);
   ~QueryEngine();
   QueryEngine(const QueryEngine&) = delete;
   QueryEngine& operator=(const QueryEngine&) = delete;

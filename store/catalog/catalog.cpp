@@ -1,471 +1,186 @@
-// The catalogue: opening, models and read queries. The batch write is in
-// catalog_commit.cpp, the schema in catalog_schema.cpp.
+// The Catalog facade: checks what callers can get wrong, then forwards to
+// the backend of its location (SQLite here, PostgreSQL in store/postgresql).
 #include "store/catalog/catalog.h"
 
-#include <sqlite3.h>
-
-#include <algorithm>
-#include <cstring>
-#include <stdexcept>
-#include <system_error>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
-#include "store/catalog/catalog_impl.h"
-#include "store/catalog/catalog_schema.h"
+#include "store/catalog/catalog_sqlite.h"
+#include "store/core/catalog_backend.h"
 #include "store/core/errors.h"
+#include "store/core/normalise.h"
+#include "store/postgresql/postgres_catalog.h"
 
 namespace imgsearchd {
 namespace {
 
-FileState parse_state(const std::string& text, const std::filesystem::path& file) {
-  if (text == "ok") return FileState::ok;
-  if (text == "failed") return FileState::failed;
-  throw StoreError(file, "a file row has state '" + text + "', expected 'ok' or 'failed'");
-}
-
-// The half-open key range [low, high) of paths strictly under `root`. Paths
-// compare bytewise (SQLite's BINARY collation) and '0' follows '/', so the
-// range is exactly the paths starting with root + "/".
-std::pair<std::string, std::string> range_under(std::string root) {
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  return {root + "/", root + "0"};
-}
-
-// Statements that list files take this shape: all of them, or a range.
-std::string with_root_filter(const std::string& select, const std::string& root, const char* path_column) {
-  if (root.empty()) return select;
-  return select + " WHERE " + path_column + " >= ?1 AND " + path_column + " < ?2";
-}
-
-void bind_root(SQLite::Statement& statement, const std::string& root) {
-  if (root.empty()) return;
-  const auto [low, high] = range_under(root);
-  statement.bind(1, low);
-  statement.bind(2, high);
-}
-
-[[noreturn]] void throw_open_error(const std::filesystem::path& file, const SQLite::Exception& e) {
-  std::string message = std::string("cannot open the catalogue: ") + e.what();
-  const int code = e.getErrorCode();
-  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
-    message += "; the file is not a usable SQLite database: restore it from a backup, or move it aside to "
-               "start a new catalogue (every image is then indexed again)";
+// Checks everything a caller can get wrong before anything is written, and
+// returns the batch's embeddings L2-normalised (empty ones stay empty).
+std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel& model) {
+  std::unordered_set<std::string_view> paths;
+  auto check_path = [&](const std::string& path) {
+    if (path.empty()) throw InvalidInput("the batch has a file with an empty path");
+    if (!paths.insert(path).second) {
+      throw InvalidInput("the batch names '" + path + "' more than once; each path may appear once");
+    }
+  };
+  for (const std::string& path : batch.deleted) check_path(path);
+  for (const FailedFile& failed : batch.failed) {
+    check_path(failed.path);
+    if (failed.reason.empty()) throw InvalidInput("failed file '" + failed.path + "' has no reason");
   }
-  throw StoreError(file, message);
+  std::vector<std::vector<float>> normalised;
+  normalised.reserve(batch.indexed.size());
+  for (const IndexedFile& file : batch.indexed) {
+    check_path(file.path);
+    std::vector<float> vector = file.embedding;
+    if (!vector.empty() && model.id == kNoModel) {
+      throw InvalidInput("the embedding of '" + file.path +
+                                  "' comes in a batch without a model; give the batch the model's id");
+    }
+    if (!vector.empty()) {
+      if (vector.size() != static_cast<size_t>(model.dim)) {
+        throw InvalidInput("the embedding of '" + file.path + "' has " + std::to_string(vector.size()) +
+                                    " values, expected " + std::to_string(model.dim) + " for model '" + model.name +
+                                    "'");
+      }
+      if (!normalise_l2(vector.data(), vector.size())) {
+        throw InvalidInput("the embedding of '" + file.path +
+                                    "' is zero or not finite; expected a finite non-zero vector");
+      }
+    }
+    normalised.push_back(std::move(vector));
+  }
+  return normalised;
 }
 
 }  // namespace
 
-// ---- Impl ----
-
-Catalog::Impl::Impl(const std::filesystem::path& file_in, bool read_only_in, int open_flags)
-    : file(file_in), read_only(read_only_in), db(file_in.string(), open_flags) {}
-
-void Catalog::Impl::throw_store_error(const char* operation, const SQLite::Exception& e) const {
-  throw StoreError(file, std::string(operation) + " failed: " + e.what());
-}
-
-void Catalog::Impl::require_writable(const char* operation) const {
-  if (read_only) throw StoreError(file, std::string(operation) + ": this connection was opened read-only");
-}
-
-std::optional<CatalogModel> Catalog::Impl::model_info(ModelId id) {
-  if (auto found = model_cache.find(id); found != model_cache.end()) return found->second;
-  SQLite::Statement select(db, "SELECT name, fingerprint, dim FROM models WHERE model_id = ?");
-  select.bind(1, id);
-  if (!select.executeStep()) return std::nullopt;
-  CatalogModel info{id, select.getColumn(0).getString(), select.getColumn(1).getString(), select.getColumn(2).getInt()};
-  model_cache.emplace(id, info);
-  return info;
-}
-
-uint64_t Catalog::Impl::generation() {
-  return static_cast<uint64_t>(db.execAndGet("SELECT generation FROM catalog").getInt64());
-}
-
-// ---- Row conversions ----
-
-ContentHash parse_hash(const std::string& hex, const std::filesystem::path& file) {
-  auto bad = [&] { return StoreError(file, "a content row has hash '" + hex + "', expected 32 hex digits"); };
-  if (hex.size() != 32) throw bad();
-  ContentHash hash;
-  for (size_t i = 0; i < 32; ++i) {
-    const char c = hex[i];
-    uint64_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      throw bad();
-    }
-    uint64_t& word = i < 16 ? hash.high : hash.low;
-    word = (word << 4) | digit;
-  }
-  return hash;
-}
-
-// SQLite integers are signed 64-bit; unsigned fields round-trip bit for bit.
-void bind_signature(SQLite::Statement& statement, int first_index, const StatSignature& signature) {
-  statement.bind(first_index, static_cast<int64_t>(signature.device));
-  statement.bind(first_index + 1, static_cast<int64_t>(signature.inode));
-  statement.bind(first_index + 2, static_cast<int64_t>(signature.size));
-  statement.bind(first_index + 3, signature.mtime_ns);
-}
-
-StatSignature read_signature(const SQLite::Statement& statement, int first_column) {
-  StatSignature signature;
-  signature.device = static_cast<uint64_t>(statement.getColumn(first_column).getInt64());
-  signature.inode = static_cast<uint64_t>(statement.getColumn(first_column + 1).getInt64());
-  signature.size = static_cast<uint64_t>(statement.getColumn(first_column + 2).getInt64());
-  signature.mtime_ns = statement.getColumn(first_column + 3).getInt64();
-  return signature;
-}
-
-void read_vector(const SQLite::Column& column, int dim, std::vector<float>& out, const std::filesystem::path& file) {
-  const size_t bytes = static_cast<size_t>(column.getBytes());
-  if (bytes != static_cast<size_t>(dim) * sizeof(float)) {
-    throw StoreError(file, "an embedding has " + std::to_string(bytes) + " bytes, expected " +
-                               std::to_string(dim * sizeof(float)) + " (" + std::to_string(dim) + " floats)");
-  }
-  out.resize(static_cast<size_t>(dim));
-  std::memcpy(out.data(), column.getBlob(), bytes);
-}
-
-void bind_vector(SQLite::Statement& statement, int index, const std::vector<float>& vector) {
-  statement.bind(index, vector.data(), static_cast<int>(vector.size() * sizeof(float)));
-}
-
-// ---- Opening ----
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "embeddings are stored as little-endian float32");
-
-Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Catalog::Catalog(std::unique_ptr<CatalogBackend> backend) : backend_(std::move(backend)) {}
 Catalog::Catalog(Catalog&&) noexcept = default;
 Catalog& Catalog::operator=(Catalog&&) noexcept = default;
 Catalog::~Catalog() = default;
 
-int Catalog::latest_schema_version() { return catalog_schema::latest_version(); }
+int Catalog::latest_schema_version() { return sqlite_schema_version(); }
 
-Catalog Catalog::open(const std::filesystem::path& file) {
-  if (file.has_parent_path()) {
-    std::error_code error;
-    std::filesystem::create_directories(file.parent_path(), error);
-    if (error) throw StoreError(file, "cannot create the catalogue's folder: " + error.message());
-  }
-  try {
-    auto impl = std::make_unique<Impl>(file, false, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    catalog_schema::configure_connection(impl->db, true);
-    catalog_schema::migrate(impl->db, file);
-    return Catalog(std::move(impl));
-  } catch (const SQLite::Exception& e) {
-    throw_open_error(file, e);
-  }
+Catalog Catalog::open(const CatalogLocation& location) {
+  if (location.backend == CatalogLocation::Backend::postgresql) return Catalog(PostgresCatalog::open(location, false));
+  return Catalog(SqliteCatalog::open(location.sqlite_file));
 }
 
-Catalog Catalog::open_read_only(const std::filesystem::path& file) {
-  if (!std::filesystem::exists(file)) throw StoreError(file, "the catalogue does not exist");
-  try {
-    auto impl = std::make_unique<Impl>(file, true, SQLite::OPEN_READONLY);
-    catalog_schema::configure_connection(impl->db, false);
-    catalog_schema::require_latest(impl->db, file);
-    return Catalog(std::move(impl));
-  } catch (const SQLite::Exception& e) {
-    throw_open_error(file, e);
-  }
+Catalog Catalog::open_read_only(const CatalogLocation& location) {
+  if (location.backend == CatalogLocation::Backend::postgresql) return Catalog(PostgresCatalog::open(location, true));
+  return Catalog(SqliteCatalog::open_read_only(location.sqlite_file));
 }
 
-Catalog Catalog::open_reader() const { return open_read_only(impl_->file); }
+Catalog Catalog::open_reader() const { return Catalog(backend_->open_reader()); }
 
-const std::filesystem::path& Catalog::file() const { return impl_->file; }
-bool Catalog::read_only() const { return impl_->read_only; }
-
-std::string Catalog::catalog_id() const {
-  return impl_->guarded("reading the catalogue id",
-                        [&] { return impl_->db.execAndGet("SELECT catalog_id FROM catalog").getString(); });
-}
-
-uint64_t Catalog::generation() const {
-  return impl_->guarded("reading the generation", [&] { return impl_->generation(); });
-}
-
-// ---- Models ----
+const CatalogLocation& Catalog::location() const { return backend_->location(); }
+const std::filesystem::path& Catalog::file() const { return backend_->file(); }
+bool Catalog::read_only() const { return backend_->read_only(); }
+std::string Catalog::catalog_id() const { return backend_->catalog_id(); }
+uint64_t Catalog::generation() const { return backend_->generation(); }
 
 ModelId Catalog::model(const std::string& name, const std::string& fingerprint, int dim) {
   if (name.empty()) throw InvalidInput("a model needs a name");
-  if (dim <= 0) throw InvalidInput("model '" + name + "' has dimension " + std::to_string(dim) +
-                                            ", expected a positive number");
-  return impl_->guarded("registering a model", [&]() -> ModelId {
-    SQLite::Statement select(impl_->db, "SELECT model_id, dim FROM models WHERE name = ? AND fingerprint = ?");
-    select.bind(1, name);
-    select.bind(2, fingerprint);
-    if (select.executeStep()) {
-      const int known_dim = select.getColumn(1).getInt();
-      if (known_dim != dim) {
-        throw InvalidInput("model '" + name + "' (fingerprint '" + fingerprint + "') is recorded with dimension " +
-                                    std::to_string(known_dim) + ", not " + std::to_string(dim));
-      }
-      return select.getColumn(0).getInt64();
-    }
-    impl_->require_writable("registering a model");
-    SQLite::Statement insert(impl_->db, "INSERT INTO models (name, fingerprint, dim) VALUES (?, ?, ?)");
-    insert.bind(1, name);
-    insert.bind(2, fingerprint);
-    insert.bind(3, dim);
-    insert.exec();
-    return impl_->db.getLastInsertRowid();
-  });
+  if (dim <= 0) {
+    throw InvalidInput("model '" + name + "' has dimension " + std::to_string(dim) + ", expected a positive number");
+  }
+  return backend_->model(name, fingerprint, dim);
 }
 
-std::optional<CatalogModel> Catalog::find_model(ModelId id) const {
-  return impl_->guarded("reading a model", [&] { return impl_->model_info(id); });
-}
-
-std::vector<CatalogModel> Catalog::models() const {
-  return impl_->guarded("listing models", [&] {
-    std::vector<CatalogModel> models;
-    SQLite::Statement select(impl_->db, "SELECT model_id, name, fingerprint, dim FROM models ORDER BY model_id");
-    while (select.executeStep()) {
-      models.push_back({select.getColumn(0).getInt64(), select.getColumn(1).getString(),
-                        select.getColumn(2).getString(), select.getColumn(3).getInt()});
-    }
-    return models;
-  });
-}
-
-// ---- What the pipeline reads before it works ----
+std::optional<CatalogModel> Catalog::find_model(ModelId id) const { return backend_->find_model(id); }
+std::vector<CatalogModel> Catalog::models() const { return backend_->models(); }
 
 std::unordered_map<std::string, KnownFile> Catalog::known_files(ModelId model, const std::string& root) const {
-  return impl_->guarded("listing known files", [&] {
-    SQLite::Transaction snapshot(impl_->db, SQLite::TransactionBehavior::DEFERRED);
-    // The contents with an embedding, read first, in id order, from the
-    // compact primary key index: much cheaper than a lookup per file.
-    std::vector<VectorId> embedded;
-    SQLite::Statement with_embedding(impl_->db,
-                                     "SELECT vector_id FROM embeddings WHERE model_id = ? ORDER BY vector_id");
-    with_embedding.bind(1, model);
-    while (with_embedding.executeStep()) embedded.push_back(with_embedding.getColumn(0).getInt64());
-
-    std::unordered_map<std::string, KnownFile> files;
-    SQLite::Statement count(impl_->db, with_root_filter("SELECT count(*) FROM files", root, "path"));
-    bind_root(count, root);
-    count.executeStep();
-    files.reserve(static_cast<size_t>(count.getColumn(0).getInt64()));
-    SQLite::Statement select(
-        impl_->db,
-        with_root_filter("SELECT f.path, f.device, f.inode, f.size, f.mtime_ns, f.state, f.vector_id FROM files f",
-                         root, "f.path"));
-    bind_root(select, root);
-    while (select.executeStep()) {
-      KnownFile known;
-      known.signature = read_signature(select, 1);
-      known.state = std::strcmp(select.getColumn(5).getText(), "ok") == 0 ? FileState::ok : FileState::failed;
-      if (!select.getColumn(6).isNull()) {
-        known.vector_id = select.getColumn(6).getInt64();
-        known.has_embedding = std::binary_search(embedded.begin(), embedded.end(), *known.vector_id);
-      }
-      files.emplace(select.getColumn(0).getString(), known);
-    }
-    snapshot.commit();
-    return files;
-  });
+  return backend_->known_files(model, root);
 }
-
-std::vector<std::string> Catalog::paths_under(const std::string& root) const {
-  return impl_->guarded("listing paths", [&] {
-    std::vector<std::string> paths;
-    SQLite::Statement select(impl_->db, with_root_filter("SELECT path FROM files", root, "path") + " ORDER BY path");
-    bind_root(select, root);
-    while (select.executeStep()) paths.push_back(select.getColumn(0).getString());
-    return paths;
-  });
-}
-
+std::vector<std::string> Catalog::paths_under(const std::string& root) const { return backend_->paths_under(root); }
 std::optional<KnownFile> Catalog::known_file(ModelId model, const std::string& path) const {
-  return impl_->guarded("looking up a known file", [&]() -> std::optional<KnownFile> {
-    SQLite::Statement select(impl_->db,
-                             "SELECT f.device, f.inode, f.size, f.mtime_ns, f.state, f.vector_id, EXISTS (SELECT 1 "
-                             "FROM embeddings e WHERE e.model_id = ? AND e.vector_id = f.vector_id) FROM files f "
-                             "WHERE f.path = ?");
-    select.bind(1, model);
-    select.bind(2, path);
-    if (!select.executeStep()) return std::nullopt;
-    KnownFile known;
-    known.signature = read_signature(select, 0);
-    known.state = parse_state(select.getColumn(4).getString(), impl_->file);
-    if (!select.getColumn(5).isNull()) {
-      known.vector_id = select.getColumn(5).getInt64();
-      known.has_embedding = select.getColumn(6).getInt() != 0;
-    }
-    return known;
-  });
+  return backend_->known_file(model, path);
 }
-
 std::optional<FileRecord> Catalog::file_with_signature(const StatSignature& signature) const {
-  const std::optional<std::string> path = impl_->guarded("looking up a file by its signature", [&]() -> std::optional<std::string> {
-    SQLite::Statement select(impl_->db,
-                             "SELECT path FROM files WHERE device = ? AND inode = ? AND size = ? AND mtime_ns = ? "
-                             "ORDER BY state = 'ok' DESC, path LIMIT 1");
-    bind_signature(select, 1, signature);
-    if (!select.executeStep()) return std::nullopt;
-    return select.getColumn(0).getString();
-  });
-  if (!path) return std::nullopt;
-  return file(*path);
+  return backend_->file_with_signature(signature);
 }
-
 std::optional<ContentStatus> Catalog::find_content(const ContentHash& hash, ModelId model) const {
-  return impl_->guarded("looking up a content", [&]() -> std::optional<ContentStatus> {
-    SQLite::Statement select(impl_->db,
-                             "SELECT c.vector_id, EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = ? AND "
-                             "e.vector_id = c.vector_id) FROM contents c WHERE c.hash = ?");
-    select.bind(1, model);
-    select.bind(2, hash.hex());
-    if (!select.executeStep()) return std::nullopt;
-    return ContentStatus{select.getColumn(0).getInt64(), select.getColumn(1).getInt() != 0};
-  });
+  return backend_->find_content(hash, model);
 }
 
-uint64_t Catalog::purge_orphaned_contents() {
-  impl_->require_writable("purging orphaned contents");
-  return impl_->guarded("purging orphaned contents", [&] {
-    // Their embeddings go with them (ON DELETE CASCADE).
-    const int removed = impl_->db.exec(
-        "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.vector_id = contents.vector_id)");
-    return static_cast<uint64_t>(removed);
-  });
+CommitResult Catalog::commit(const Batch& batch) {
+  if (backend_->read_only()) throw StoreError(file(), "commit: this connection was opened read-only");
+  // kNoModel: contents are recorded, nothing is embedded; no embedding row
+  // has model id 0, so nothing becomes live.
+  const std::optional<CatalogModel> model =
+      batch.model == kNoModel ? std::optional<CatalogModel>(CatalogModel{kNoModel, {}, {}, 0}) : find_model(batch.model);
+  if (!model) throw InvalidInput("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
+  const std::vector<std::vector<float>> embeddings = validate(batch, *model);
+  return backend_->commit(batch, *model, embeddings);
 }
 
-// ---- Queries ----
+uint64_t Catalog::purge_orphaned_contents() { return backend_->purge_orphaned_contents(); }
 
-std::vector<std::string> Catalog::paths_of(VectorId id) const {
-  return impl_->guarded("listing the paths of a content", [&] {
-    std::vector<std::string> paths;
-    SQLite::Statement select(impl_->db, "SELECT path FROM files WHERE vector_id = ? ORDER BY path");
-    select.bind(1, id);
-    while (select.executeStep()) paths.push_back(select.getColumn(0).getString());
-    return paths;
-  });
-}
-
-std::optional<VectorId> Catalog::vector_id_of(const std::string& path) const {
-  return impl_->guarded("looking up a path", [&]() -> std::optional<VectorId> {
-    SQLite::Statement select(impl_->db, "SELECT vector_id FROM files WHERE path = ?");
-    select.bind(1, path);
-    if (!select.executeStep() || select.getColumn(0).isNull()) return std::nullopt;
-    return select.getColumn(0).getInt64();
-  });
-}
-
-std::optional<FileRecord> Catalog::file(const std::string& path) const {
-  return impl_->guarded("looking up a file", [&]() -> std::optional<FileRecord> {
-    SQLite::Statement select(impl_->db,
-                             "SELECT f.device, f.inode, f.size, f.mtime_ns, f.state, f.vector_id, f.error, c.hash "
-                             "FROM files f LEFT JOIN contents c ON c.vector_id = f.vector_id WHERE f.path = ?");
-    select.bind(1, path);
-    if (!select.executeStep()) return std::nullopt;
-    FileRecord record;
-    record.path = path;
-    record.signature = read_signature(select, 0);
-    record.state = parse_state(select.getColumn(4).getString(), impl_->file);
-    if (!select.getColumn(5).isNull()) record.vector_id = select.getColumn(5).getInt64();
-    if (!select.getColumn(6).isNull()) record.error = select.getColumn(6).getString();
-    if (!select.getColumn(7).isNull()) record.hash = parse_hash(select.getColumn(7).getString(), impl_->file);
-    return record;
-  });
-}
-
+std::vector<std::string> Catalog::paths_of(VectorId id) const { return backend_->paths_of(id); }
+std::optional<VectorId> Catalog::vector_id_of(const std::string& path) const { return backend_->vector_id_of(path); }
+std::optional<FileRecord> Catalog::file(const std::string& path) const { return backend_->file(path); }
 std::optional<std::vector<float>> Catalog::embedding(VectorId id, ModelId model) const {
-  return impl_->guarded("reading an embedding", [&]() -> std::optional<std::vector<float>> {
-    const std::optional<CatalogModel> info = impl_->model_info(model);
-    if (!info) return std::nullopt;
-    SQLite::Statement select(impl_->db, "SELECT vector FROM embeddings WHERE model_id = ? AND vector_id = ?");
-    select.bind(1, model);
-    select.bind(2, id);
-    if (!select.executeStep()) return std::nullopt;
-    std::vector<float> vector;
-    read_vector(select.getColumn(0), info->dim, vector, impl_->file);
-    return vector;
-  });
+  return backend_->embedding(id, model);
 }
-
-// A content is live for a model when an (ok) file points at it and it has an
-// embedding for that model. Failed files have no vector_id.
-static const char* const kLiveEmbeddings =
-    "FROM embeddings e WHERE e.model_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f.vector_id = e.vector_id)";
-
 uint64_t Catalog::for_each_live_embedding(
     ModelId model, const std::function<void(VectorId, const std::vector<float>&)>& visit) const {
-  return impl_->guarded("reading the live embeddings", [&] {
-    const std::optional<CatalogModel> info = impl_->model_info(model);
-    if (!info) throw InvalidInput("unknown model id " + std::to_string(model));
-    // One read transaction: the generation and the rows are one snapshot.
-    SQLite::Transaction snapshot(impl_->db, SQLite::TransactionBehavior::DEFERRED);
-    const uint64_t generation = impl_->generation();
-    SQLite::Statement select(impl_->db,
-                             std::string("SELECT e.vector_id, e.vector ") + kLiveEmbeddings + " ORDER BY e.vector_id");
-    select.bind(1, model);
-    std::vector<float> vector;
-    while (select.executeStep()) {
-      read_vector(select.getColumn(1), info->dim, vector, impl_->file);
-      visit(select.getColumn(0).getInt64(), vector);
-    }
-    snapshot.commit();
-    return generation;
-  });
+  return backend_->for_each_live_embedding(model, visit);
+}
+uint64_t Catalog::live_count(ModelId model) const { return backend_->live_count(model); }
+CatalogCounts Catalog::counts() const { return backend_->counts(); }
+std::vector<FailedFile> Catalog::failed_files() const { return backend_->failed_files(); }
+
+// The changes that take `store` from its generation to the catalogue's: the
+// touched contents live now and not in the store are added, the others the
+// store holds removed. Embeddings never change, so a content in both stays.
+static std::optional<VectorChanges> changes_for(CatalogBackend& backend, const VectorStore& store) {
+  std::optional<TouchedContents> touched = backend.touched_since(store.generation(), store.model());
+  if (!touched) return std::nullopt;
+  VectorChanges changes;
+  changes.model = store.model();
+  changes.generation = touched->generation;
+  changes.since = store.generation();
+  for (LiveVector& live : touched->live) {
+    if (!store.contains(live.id)) changes.became_live.push_back(std::move(live));
+  }
+  for (VectorId id : touched->not_live) {
+    if (store.contains(id)) changes.orphaned.push_back(id);
+  }
+  return changes;
 }
 
-uint64_t Catalog::live_count(ModelId model) const {
-  return impl_->guarded("counting live embeddings", [&] {
-    SQLite::Statement select(impl_->db, std::string("SELECT count(*) ") + kLiveEmbeddings);
-    select.bind(1, model);
-    select.executeStep();
-    return static_cast<uint64_t>(select.getColumn(0).getInt64());
-  });
+void Catalog::apply_commit(VectorStore& store, const VectorChanges& commit) const {
+  if (commit.since.value_or(commit.generation - 1) == store.generation()) {
+    store.apply(commit);
+    return;
+  }
+  std::optional<VectorChanges> changes = changes_for(*backend_, store);
+  if (!changes || changes->generation < commit.generation) {
+    store.apply(commit);  // throws: a commit was missed
+    return;
+  }
+  store.apply(*changes);
 }
 
-CatalogCounts Catalog::counts() const {
-  return impl_->guarded("counting", [&] {
-    CatalogCounts counts;
-    SQLite::Transaction snapshot(impl_->db, SQLite::TransactionBehavior::DEFERRED);
-    SQLite::Statement by_state(impl_->db, "SELECT state, count(*) FROM files GROUP BY state");
-    while (by_state.executeStep()) {
-      const auto n = static_cast<uint64_t>(by_state.getColumn(1).getInt64());
-      (parse_state(by_state.getColumn(0).getString(), impl_->file) == FileState::ok ? counts.files_ok
-                                                                                     : counts.files_failed) = n;
-    }
-    counts.contents = static_cast<uint64_t>(impl_->db.execAndGet("SELECT count(*) FROM contents").getInt64());
-    counts.orphaned_contents = static_cast<uint64_t>(
-        impl_->db
-            .execAndGet("SELECT count(*) FROM contents c WHERE NOT EXISTS "
-                        "(SELECT 1 FROM files f WHERE f.vector_id = c.vector_id)")
-            .getInt64());
-    SQLite::Statement embeddings(impl_->db, "SELECT model_id, count(*) FROM embeddings GROUP BY model_id");
-    while (embeddings.executeStep()) {
-      counts.embeddings[embeddings.getColumn(0).getInt64()] = static_cast<uint64_t>(embeddings.getColumn(1).getInt64());
-    }
-    SQLite::Statement live(impl_->db,
-                           "SELECT e.model_id, count(*) FROM embeddings e WHERE EXISTS "
-                           "(SELECT 1 FROM files f WHERE f.vector_id = e.vector_id) GROUP BY e.model_id");
-    while (live.executeStep()) {
-      counts.live[live.getColumn(0).getInt64()] = static_cast<uint64_t>(live.getColumn(1).getInt64());
-    }
-    snapshot.commit();
-    return counts;
-  });
+bool Catalog::has_change_log() const { return location().backend == CatalogLocation::Backend::postgresql; }
+
+bool Catalog::catch_up(VectorStore& store) const {
+  if (store.generation() == generation()) return true;
+  std::optional<VectorChanges> changes = changes_for(*backend_, store);
+  if (!changes) return false;
+  if (changes->generation != store.generation()) store.apply(*changes);
+  return true;
 }
 
-std::vector<FailedFile> Catalog::failed_files() const {
-  return impl_->guarded("listing failed files", [&] {
-    std::vector<FailedFile> failed;
-    SQLite::Statement select(impl_->db,
-                             "SELECT path, device, inode, size, mtime_ns, error FROM files WHERE state = 'failed' "
-                             "ORDER BY path");
-    while (select.executeStep()) {
-      failed.push_back({select.getColumn(0).getString(), read_signature(select, 1), select.getColumn(5).getString()});
-    }
-    return failed;
-  });
+CatalogRows Catalog::dump() const { return backend_->dump(); }
+
+void Catalog::load(const CatalogRows& rows) {
+  if (backend_->read_only()) throw StoreError(file(), "load: this connection was opened read-only");
+  backend_->load(rows);
 }
 
 }  // namespace imgsearchd

@@ -1,5 +1,8 @@
-// The catalogue: an SQLite database (WAL mode) that is the source of truth for
-// what is indexed. Everything else (the FAISS index) is derived from it.
+// The catalogue: the source of truth for what is indexed. Everything else
+// (the FAISS index) is derived from it. Two backends (store/core/
+// catalog_backend.h): an SQLite database (WAL mode) in the data folder, the
+// default, and a PostgreSQL database that several services share
+// (store/postgresql/; README "Several machines").
 //
 //   files       path -> stat signature, state (ok | failed), content or error
 //   contents    vector id (derived from the content hash) -> hash, size
@@ -12,7 +15,7 @@
 // A content that loses its last path leaves the index but keeps its rows
 // (contents, embeddings) as a cache: if it comes back it costs no model time.
 //
-// Threads: a Catalog is one SQLite connection; use each object from one
+// Threads: a Catalog is one database connection; use each object from one
 // thread at a time. The process has one writer (Catalog::open), which alone
 // commits; any number of readers (Catalog::open_read_only), one per thread,
 // query concurrently with it and see the last completed commit (WAL).
@@ -28,128 +31,49 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/core/catalog_types.h"
 #include "store/core/content_id.h"
 #include "store/core/store_error.h"
 #include "store/core/vector_store.h"
 
 namespace imgsearchd {
 
-// Commits and lookups for no model: files are catalogued and hashed (their
-// contents recorded), nothing is embedded and no vector store changes. Such
-// files are not "settled" for any real model: known_files says
-// has_embedding = false, so a later run with a model embeds them.
-constexpr ModelId kNoModel = 0;
-
-struct CatalogModel {
-  ModelId id = 0;
-  std::string name;
-  std::string fingerprint;  // identifies the weights (e.g. their SHA-256)
-  int dim = 0;
-};
-
-enum class FileState { ok, failed };
-
-// What the scan fast path needs to know about a file it finds on disk.
-struct KnownFile {
-  StatSignature signature;  // as last recorded: unchanged means "do not read"
-  FileState state = FileState::ok;
-  std::optional<VectorId> vector_id;  // the file's content; set when ok
-  bool has_embedding = false;         // that content has an embedding for the model asked about
-};
-
-// One file as the catalogue records it (for status pages and the API).
-struct FileRecord {
-  std::string path;
-  StatSignature signature;
-  FileState state = FileState::ok;
-  std::optional<VectorId> vector_id;  // set when ok
-  std::optional<ContentHash> hash;    // set when ok
-  std::string error;                  // set when failed
-};
-
-// A content the catalogue knows, looked up by hash.
-struct ContentStatus {
-  VectorId vector_id = 0;
-  bool has_embedding = false;  // for the model asked about
-};
-
-// ---- One batch of indexing work, committed in one transaction ----
-
-// A file that was read and hashed. `embedding` is the model's output for its
-// content, or empty when the content already has an embedding for the
-// batch's model (a rename, a copy, a file coming back). A file whose content
-// has no embedding for the model is recorded but not live (known_files says
-// has_embedding = false, so the pipeline embeds it later).
-struct IndexedFile {
-  std::string path;
-  StatSignature signature;
-  ContentHash hash;
-  std::vector<float> embedding;  // empty, or exactly the model's dim floats (normalised on commit)
-};
-
-// A file that could not be indexed. It is retried only when its signature
-// changes (known_files returns it with state failed).
-struct FailedFile {
-  std::string path;
-  StatSignature signature;
-  std::string reason;
-};
-
-// Each path may appear at most once per batch (in one of the three lists).
-struct Batch {
-  ModelId model = 0;  // the model the embeddings come from; kNoModel: no embeddings at all
-  std::vector<IndexedFile> indexed;
-  std::vector<FailedFile> failed;
-  std::vector<std::string> deleted;  // unknown paths are ignored
-};
-
-// What a commit changed: for the vector store of the batch's model (apply
-// it right after the commit: VectorStore::apply takes exactly that), and
-// what it refused. For kNoModel, became_live is empty.
-struct CommitResult : VectorChanges {
-  // Files refused because their content's 63-bit id collides with another
-  // content's; they are recorded as failed files with a reason saying so.
-  std::vector<FailedFile> refused;
-};
-
-struct CatalogCounts {
-  uint64_t files_ok = 0;
-  uint64_t files_failed = 0;
-  uint64_t contents = 0;           // all known contents, orphaned ones included
-  uint64_t orphaned_contents = 0;  // contents no file points at (kept as a cache)
-  std::map<ModelId, uint64_t> embeddings;  // per model, orphaned contents included
-  std::map<ModelId, uint64_t> live;        // per model: what its vector index holds
-};
+class CatalogBackend;
 
 class Catalog {
  public:
-  // The newest schema version this build writes and understands.
+  // The newest schema version this build writes and understands (SQLite).
   static int latest_schema_version();
 
-  // The writer: creates the database (and its parent folder) if missing,
-  // sets WAL mode and migrates an older schema. Throws StoreError naming
-  // the file if it is not an SQLite database, is corrupt, or was written by
-  // a newer imgsearchd.
-  static Catalog open(const std::filesystem::path& file);
+  // The writer. SQLite: creates the database (and its parent folder) if
+  // missing, sets WAL mode and migrates an older schema; throws StoreError
+  // naming the file if it is not an SQLite database, is corrupt, or was
+  // written by a newer imgsearchd. PostgreSQL: connects, creates or
+  // migrates the schema; throws StoreError naming the database if it cannot
+  // be reached, InvalidInput if the dsn holds a password.
+  static Catalog open(const CatalogLocation& location);
   // A reader on its own connection. The database must exist at the latest
   // schema version (open it with open() first). Writes throw StoreError.
-  static Catalog open_read_only(const std::filesystem::path& file);
+  static Catalog open_read_only(const CatalogLocation& location);
   // Another reader of this catalogue, on its own connection (for a worker
   // thread). Same conditions as open_read_only. Safe to call from any thread
-  // while this object is in use on another: it reads only the file's name.
+  // while this object is in use on another: it reads only the location.
   Catalog open_reader() const;
 
   Catalog(Catalog&&) noexcept;
   Catalog& operator=(Catalog&&) noexcept;
   ~Catalog();
 
+  const CatalogLocation& location() const;
+  // The SQLite file, or "postgresql:<dsn>": what error messages name.
   const std::filesystem::path& file() const;
   bool read_only() const;
   // Random, made when the database is created: tells index files of another
   // catalogue apart.
   std::string catalog_id() const;
-  // Bumped by every commit. The vector index file records the generation it
-  // reflects; a different one means the file is stale.
+  // Bumped by every commit (of any service sharing the database). The
+  // vector index file records the generation it reflects; a different one
+  // means the file is stale.
   uint64_t generation() const;
 
   // ---- Models ----
@@ -160,6 +84,9 @@ class Catalog {
   std::vector<CatalogModel> models() const;
 
   // ---- What the pipeline reads before it works ----
+  // These see only this service's own files (its source, see
+  // CatalogLocation): they are what its scans reconcile.
+  //
   // Every known file under `root` (a folder; empty means all), with
   // has_embedding computed for `model`. One query.
   std::unordered_map<std::string, KnownFile> known_files(ModelId model, const std::string& root = {}) const;
@@ -173,15 +100,15 @@ class Catalog {
   // preferred to a failed one, then the first path. Uses an index on
   // (device, inode).
   std::optional<FileRecord> file_with_signature(const StatSignature& signature) const;
-  // The content with this hash, if known, and whether it has an embedding
-  // for `model`.
+  // The content with this hash, if known (from any source), and whether it
+  // has an embedding for `model`.
   std::optional<ContentStatus> find_content(const ContentHash& hash, ModelId model) const;
 
   // ---- The one write: a batch in one transaction ----
   // All or nothing: on any exception nothing of the batch is recorded.
   // Caller errors (unknown model, wrong embedding length, non-finite or
   // zero embedding, a path twice) throw InvalidInput before
-  // anything is written.
+  // anything is written. The batch's paths are this service's.
   CommitResult commit(const Batch& batch);
 
   // Removes contents no file points at, with their embeddings (the cache of
@@ -189,22 +116,47 @@ class Catalog {
   uint64_t purge_orphaned_contents();
 
   // ---- Queries ----
-  std::vector<std::string> paths_of(VectorId id) const;  // ok files with this content, sorted
-  std::optional<VectorId> vector_id_of(const std::string& path) const;
-  std::optional<FileRecord> file(const std::string& path) const;
+  // Ok files with this content, sorted: this service's paths as they are,
+  // another service's as "<source>:<path>" (PostgreSQL only).
+  std::vector<std::string> paths_of(VectorId id) const;
+  std::optional<VectorId> vector_id_of(const std::string& path) const;  // this service's path
+  std::optional<FileRecord> file(const std::string& path) const;        // this service's path
   std::optional<std::vector<float>> embedding(VectorId id, ModelId model) const;
   // Calls `visit` for every live (id, vector) of `model`, in id order, in one
-  // read transaction, and returns the generation of that snapshot.
+  // read transaction, and returns the generation of that snapshot. Live: an
+  // ok file of any service points at the content.
   uint64_t for_each_live_embedding(ModelId model,
                                    const std::function<void(VectorId, const std::vector<float>&)>& visit) const;
   uint64_t live_count(ModelId model) const;
+  // Files of every service; contents and embeddings are shared by all.
   CatalogCounts counts() const;
-  std::vector<FailedFile> failed_files() const;  // sorted by path
+  std::vector<FailedFile> failed_files() const;  // this service's, sorted by path
+
+  // ---- Keeping a vector store current ----
+  // Applies `commit` (this catalogue's last commit) to `store`. When other
+  // services committed since the store's generation (a shared PostgreSQL
+  // catalogue), it applies everything since instead, from the change log.
+  // Throws InvalidInput, changing nothing, when the store cannot be brought
+  // up to date (it must be opened again).
+  void apply_commit(VectorStore& store, const VectorChanges& commit) const;
+  // Brings `store` to the catalogue's generation from the change log (other
+  // services' commits). Returns false when there is no change log for it
+  // (SQLite: there are no other writers); true when it is current.
+  bool catch_up(VectorStore& store) const;
+  // Whether catch_up can work: PostgreSQL keeps a change log, SQLite has
+  // one writer and needs none.
+  bool has_change_log() const;
+
+  // ---- store migrate: a bulk copy, nothing re-embedded ----
+  // Everything this service sees: its files, every content and embedding.
+  CatalogRows dump() const;
+  // Copies `rows` into this catalogue in one transaction. It must be empty
+  // (no models, contents or files): InvalidInput otherwise.
+  void load(const CatalogRows& rows);
 
  private:
-  struct Impl;
-  explicit Catalog(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Catalog(std::unique_ptr<CatalogBackend> backend);
+  std::unique_ptr<CatalogBackend> backend_;
 };
 
 }  // namespace imgsearchd

@@ -38,6 +38,10 @@ struct VectorChanges {
   ModelId model = 0;                    // the commit's model
   std::vector<LiveVector> became_live;  // add these (sorted by id)
   std::vector<VectorId> orphaned;       // remove these: no path points at them any more (sorted)
+  // The generation these changes start from. Unset: generation - 1 (one
+  // commit). Set: a catch-up over several commits (Catalog::apply_commit,
+  // Catalog::catch_up), e.g. those of other services sharing the catalogue.
+  std::optional<uint64_t> since;
 };
 
 struct SearchHit {

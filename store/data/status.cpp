@@ -29,13 +29,16 @@ IndexStatus index_status(const fs::path& file, const Catalog& catalog, ModelId m
 
 }  // namespace
 
-StoreStatus read_store_status(const fs::path& data_dir) {
+StoreStatus read_store_status(const fs::path& data_dir) { return read_store_status(data_dir, catalog_path(data_dir)); }
+
+StoreStatus read_store_status(const fs::path& data_dir, const CatalogLocation& location) {
   StoreStatus status;
   status.data_dir = data_dir;
-  status.catalog_file = catalog_path(data_dir);
-  if (!fs::exists(status.catalog_file)) return status;
+  const bool sqlite = location.backend == CatalogLocation::Backend::sqlite;
+  status.catalog_file = sqlite ? location.sqlite_file : fs::path("postgresql:" + location.dsn);
+  if (sqlite && !fs::exists(status.catalog_file)) return status;
 
-  const Catalog catalog = Catalog::open_read_only(status.catalog_file);
+  const Catalog catalog = Catalog::open_read_only(location);
   CatalogStatus held;
   held.generation = catalog.generation();
   held.counts = catalog.counts();

@@ -51,5 +51,8 @@ struct StoreStatus {
 
 // Throws StoreError when the catalogue exists but cannot be read.
 StoreStatus read_store_status(const std::filesystem::path& data_dir);
+// The same with the catalogue at `catalog` (store.backend: postgresql keeps
+// it in a database; catalog_file then names it as "postgresql:<dsn>").
+StoreStatus read_store_status(const std::filesystem::path& data_dir, const CatalogLocation& catalog);
 
 }  // namespace imgsearchd

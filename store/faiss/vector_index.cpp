@@ -67,6 +67,11 @@ std::string dims_message(size_t found, int dim) {
   return "has " + std::to_string(found) + " values, expected " + std::to_string(dim);
 }
 
+// The start of the reason for a file of an older generation. One that only
+// misses later commits catches up from the change log of a shared
+// PostgreSQL catalogue instead of being rebuilt.
+constexpr const char* kBehind = "stale: it reflects catalogue generation ";
+
 // Why a file with this header does not reflect the catalogue's current
 // state for `model`; empty when it does.
 std::string staleness(const index_file::Header& header, const Catalog& catalog, const CatalogModel& model,
@@ -84,7 +89,7 @@ std::string staleness(const index_file::Header& header, const Catalog& catalog, 
   }
   const uint64_t generation = catalog.generation();
   if (header.generation != generation) {
-    return "stale: it reflects catalogue generation " + std::to_string(header.generation) +
+    return kBehind + std::to_string(header.generation) +
            ", the catalogue is at generation " + std::to_string(generation);
   }
   const uint64_t live = catalog.live_count(model.id);
@@ -310,12 +315,16 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
       const bool known_kind = header.kind == IndexKind::flat || header.kind == IndexKind::ivf;
       if (catalog.read_only() && known_kind) options.kind = header.kind;
       reason = staleness(header, catalog, *info, options.kind);
-      if (reason.empty()) {
+      const bool behind = catalog.has_change_log() && reason.rfind(kBehind, 0) == 0 &&
+                          header.generation < catalog.generation();
+      if (reason.empty() || behind) {
         std::unique_ptr<faiss::Index> stored = index_file::read_index(file, header);
         const auto* stored_ivf = dynamic_cast<const faiss::IndexIVFFlat*>(stored.get());
         if (catalog.read_only() && stored_ivf) options.nprobe = stored_ivf->nprobe;
-        if (!catalog.read_only() && stored_ivf) reason = retrain_reason(*stored_ivf, options);
-        if (reason.empty()) {
+        std::string retrain;
+        if (!catalog.read_only() && stored_ivf) retrain = retrain_reason(*stored_ivf, options);
+        if (!retrain.empty()) reason = retrain;
+        if (retrain.empty()) {
           VectorIndex loaded(model, info->dim, options);
           Impl& impl = *loaded.impl_;
           impl.index = std::move(stored);
@@ -324,9 +333,18 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
           impl.generation = header.generation;
           impl.catalog_id = header.catalog_id;
           impl.file = file;
-          spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {} ({})", file.string(),
-                       header.count, model, header.generation, impl.describe());
-          return OpenedIndex{std::move(loaded), false, {}};
+          if (!behind) {
+            spdlog::info("vector index {}: loaded {} vectors of model {} at catalogue generation {} ({})",
+                         file.string(), header.count, model, header.generation, impl.describe());
+            return OpenedIndex{std::move(loaded), false, {}};
+          }
+          // Other services' commits (or ours before a crash): the change
+          // log says what they touched. Without one it is rebuilt below.
+          if (catalog.catch_up(loaded)) {
+            spdlog::info("vector index {}: caught up from catalogue generation {} to {}: {} vectors", file.string(),
+                         header.generation, loaded.generation(), loaded.size());
+            return OpenedIndex{std::move(loaded), false, {}};
+          }
         }
       }
     } catch (const index_file::Corrupt& e) {
@@ -368,7 +386,7 @@ void VectorIndex::apply(const VectorChanges& commit) {
     vectors.insert(vectors.end(), live.vector.begin(), live.vector.end());
   }
   std::unique_lock lock(impl_->mutex);
-  if (commit.generation != impl_->generation + 1) {
+  if (commit.since.value_or(commit.generation - 1) != impl_->generation) {
     throw InvalidInput("commit generation " + std::to_string(commit.generation) +
                                 " does not follow the vector index's generation " +
                                 std::to_string(impl_->generation) +

@@ -8,8 +8,10 @@
 #include "daemon/config/config.h"
 
 namespace fs = std::filesystem;
+using imgsearchd::CatalogLocation;
 using imgsearchd::Config;
 using imgsearchd::ConfigError;
+using imgsearchd::catalog_location;
 using imgsearchd::load_config;
 
 namespace {
@@ -71,6 +73,44 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.search.index, defaults.search.index);
   EXPECT_EQ(example.search.nlist, defaults.search.nlist);
   EXPECT_EQ(example.search.nprobe, defaults.search.nprobe);
+  EXPECT_EQ(example.store.backend, defaults.store.backend);
+  EXPECT_EQ(example.store.postgresql.dsn, defaults.store.postgresql.dsn);
+  EXPECT_EQ(example.store.postgresql.password_file, defaults.store.postgresql.password_file);
+  EXPECT_EQ(example.store.postgresql.source, defaults.store.postgresql.source);
+}
+
+TEST(Config, StoreKeysNameThePostgresqlCatalogueAndRefuseAPasswordInTheDsn) {
+  setenv("HOME", "/home/someone", 1);
+  const Config sqlite = load_config(write_config("sqlite.yaml", "data_dir: /data\n"));
+  EXPECT_EQ(catalog_location(sqlite).backend, CatalogLocation::Backend::sqlite);
+  EXPECT_EQ(catalog_location(sqlite).sqlite_file, fs::path("/data/catalog.db"));
+
+  const Config postgresql = load_config(write_config(
+      "pg.yaml",
+      "store:\n  backend: postgresql\n  postgresql:\n    dsn: 'host=db.lan dbname=photos user=me'\n"
+      "    password_file: ~/.imgsearchd-pgpass\n    source: nas\n"));
+  const CatalogLocation location = catalog_location(postgresql);
+  EXPECT_EQ(location.backend, CatalogLocation::Backend::postgresql);
+  EXPECT_EQ(location.dsn, "host=db.lan dbname=photos user=me");
+  EXPECT_EQ(location.password_file, fs::path("/home/someone/.imgsearchd-pgpass"));
+  EXPECT_EQ(location.source, "nas");
+  const Config unnamed = load_config(
+      write_config("unnamed.yaml", "store:\n  backend: postgresql\n  postgresql:\n    dsn: 'dbname=photos'\n"));
+  EXPECT_FALSE(catalog_location(unnamed).source.empty()) << "the host name";
+
+  const std::string no_dsn = error_of(write_config("no-dsn.yaml", "store:\n  backend: postgresql\n"));
+  EXPECT_NE(no_dsn.find("store.postgresql.dsn"), std::string::npos) << no_dsn;
+  const std::string password = error_of(write_config(
+      "password.yaml", "store:\n  backend: postgresql\n  postgresql:\n    dsn: 'dbname=x password=hunter2'\n"));
+  EXPECT_NE(password.find("store.postgresql.dsn"), std::string::npos) << password;
+  EXPECT_NE(password.find("password_file"), std::string::npos) << password;
+  EXPECT_EQ(password.find("hunter2"), std::string::npos) << password;
+  const std::string uri = error_of(write_config(
+      "uri.yaml", "store:\n  postgresql:\n    dsn: 'postgresql://me:hunter2@db.lan/photos'\n"));
+  EXPECT_NE(uri.find("store.postgresql.dsn"), std::string::npos) << uri;
+  EXPECT_EQ(uri.find("hunter2"), std::string::npos) << uri;
+  const std::string backend = error_of(write_config("backend.yaml", "store:\n  backend: mysql\n"));
+  EXPECT_NE(backend.find("store.backend"), std::string::npos) << backend;
 }
 
 TEST(Config, RootsArePathsOrMappingsWithTheirOwnFiltersAndWatcher) {

@@ -1,10 +1,17 @@
-// The catalogue on real SQLite files: schema and restarts, atomic batches,
-// renames, orphans, models, failed files, collisions, refused databases.
+// The catalogue on both backends (a typed suite: SQLite files, and a
+// PostgreSQL database per test on a throwaway cluster): schema and restarts,
+// atomic batches, renames, orphans, models, failed files, collisions,
+// refused databases. Then what only SQLite has (WAL, its file format, its
+// older schema), and what only PostgreSQL has (several sources sharing
+// contents, concurrent writers, the password rules).
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
+#include "catalog_backends.h"
 #include "store/catalog/catalog.h"
 #include "store/catalog/catalog_schema.h"
 #include "store_test_util.h"
@@ -21,21 +28,17 @@ using test::vector_of;
 
 constexpr int kDim = 8;
 
+template <class Backend>
 struct CatalogTest : ::testing::Test {
+  Backend backend;
+  CatalogLocation location = backend.location();
+};
+TYPED_TEST_SUITE(CatalogTest, test::CatalogBackends, test::CatalogBackendNames);
+
+struct SqliteCatalogTest : ::testing::Test {
   std::filesystem::path dir = fresh_dir("store");
   std::filesystem::path db_file = dir / "catalog.db";
 };
-
-// Runs SQL on its own connection, as another process would.
-void run_sql(const std::filesystem::path& file, const std::string& sql) {
-  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-  db.exec(sql);
-}
-
-void run_sql_creating(const std::filesystem::path& file, const std::string& sql) {
-  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  db.exec(sql);
-}
 
 std::string sql_text(const std::filesystem::path& file, const std::string& sql) {
   SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
@@ -48,20 +51,19 @@ std::vector<VectorId> ids_of(const std::vector<LiveVector>& vectors) {
   return ids;
 }
 
-TEST_F(CatalogTest, NewCatalogueIsInWalModeAtTheLatestSchemaVersion) {
-  { Catalog catalog = Catalog::open(db_file); }
-  EXPECT_EQ(sql_text(db_file, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, NewCatalogueIsAtTheLatestSchemaVersion) {
+  { Catalog catalog = Catalog::open(this->location); }
+  EXPECT_EQ(this->backend.schema_version(), std::to_string(this->backend.latest_version()));
+  Catalog catalog = Catalog::open(this->location);
   EXPECT_EQ(catalog.generation(), 0u);
   EXPECT_EQ(catalog.catalog_id().size(), 32u);
 }
 
-TEST_F(CatalogTest, EverythingCommittedSurvivesARestart) {
+TYPED_TEST(CatalogTest, EverythingCommittedSurvivesARestart) {
   std::string catalog_id;
   ModelId model = 0;
   {
-    Catalog catalog = Catalog::open(db_file);
+    Catalog catalog = Catalog::open(this->location);
     catalog_id = catalog.catalog_id();
     model = catalog.model("ViT-B-32", "sha256:abc", kDim);
     Batch batch;
@@ -71,7 +73,7 @@ TEST_F(CatalogTest, EverythingCommittedSurvivesARestart) {
     catalog.commit(batch);
   }  // closed
 
-  Catalog catalog = Catalog::open(db_file);
+  Catalog catalog = Catalog::open(this->location);
   EXPECT_EQ(catalog.catalog_id(), catalog_id);
   EXPECT_EQ(catalog.generation(), 1u);
   ASSERT_EQ(catalog.models().size(), 1u);
@@ -109,8 +111,8 @@ TEST_F(CatalogTest, EverythingCommittedSurvivesARestart) {
   EXPECT_EQ(catalog.live_count(model), 2u);
 }
 
-TEST_F(CatalogTest, CommitReportsWhatBecameLiveAndBumpsTheGeneration) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, CommitReportsWhatBecameLiveAndBumpsTheGeneration) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   Batch batch;
   batch.model = model;
@@ -126,8 +128,8 @@ TEST_F(CatalogTest, CommitReportsWhatBecameLiveAndBumpsTheGeneration) {
   EXPECT_EQ(catalog.generation(), 1u);
 }
 
-TEST_F(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   Batch first;
   first.model = model;
@@ -137,9 +139,7 @@ TEST_F(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
 
   // Another connection makes the database refuse one row of the next batch,
   // in the middle of it.
-  run_sql(db_file,
-          "CREATE TRIGGER refuse_boom BEFORE INSERT ON files WHEN NEW.path = '/p/boom.jpg' "
-          "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+  this->backend.refuse_inserting("/p/boom.jpg", "boom refused");
   Batch second;
   second.model = model;
   second.deleted = {"/p/old.jpg"};
@@ -150,7 +150,7 @@ TEST_F(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
     FAIL() << "the commit should have thrown";
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("boom refused"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(db_file.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(this->backend.name()), std::string::npos) << e.what();
   }
 
   const auto after = catalog.known_files(model);
@@ -163,15 +163,15 @@ TEST_F(CatalogTest, AnExceptionMidBatchLeavesNothingOfIt) {
   EXPECT_FALSE(catalog.find_content(hash_of(3), model).has_value());
 
   // The catalogue is still usable: the same batch goes through once allowed.
-  run_sql(db_file, "DROP TRIGGER refuse_boom");
+  this->backend.allow_inserting();
   const CommitResult result = catalog.commit(second);
   EXPECT_EQ(result.generation, 2u);
   EXPECT_EQ(result.became_live.size(), 3u);
   EXPECT_EQ(result.orphaned, std::vector<VectorId>{vector_id_for(hash_of(2))});
 }
 
-TEST_F(CatalogTest, InvalidBatchesAreRefusedBeforeAnythingIsWritten) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, InvalidBatchesAreRefusedBeforeAnythingIsWritten) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   auto expect_refused = [&](Batch batch, const std::string& expected_text) {
     try {
@@ -194,8 +194,8 @@ TEST_F(CatalogTest, InvalidBatchesAreRefusedBeforeAnythingIsWritten) {
   expect_refused(unknown_model, "unknown");
 }
 
-TEST_F(CatalogTest, RenameAttachesThePathToTheExistingContent) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, RenameAttachesThePathToTheExistingContent) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   const VectorId id = vector_id_for(hash_of(1));
   catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
@@ -214,8 +214,8 @@ TEST_F(CatalogTest, RenameAttachesThePathToTheExistingContent) {
   EXPECT_EQ(catalog.live_count(model), 1u);
 }
 
-TEST_F(CatalogTest, DeletingTheLastPathOrphansTheContentAndItsReturnReusesTheEmbedding) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, DeletingTheLastPathOrphansTheContentAndItsReturnReusesTheEmbedding) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   const VectorId id = vector_id_for(hash_of(1));
   catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/a-copy.jpg", 1, 0, 3)}, {}, {}});
@@ -240,8 +240,8 @@ TEST_F(CatalogTest, DeletingTheLastPathOrphansTheContentAndItsReturnReusesTheEmb
   EXPECT_EQ(catalog.counts().orphaned_contents, 0u);
 }
 
-TEST_F(CatalogTest, ModifiedFileMovesItsPathToTheNewContent) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, ModifiedFileMovesItsPathToTheNewContent) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
   const CommitResult edited = catalog.commit({model, {indexed("/p/a.jpg", 2, kDim)}, {}, {}});
@@ -250,8 +250,8 @@ TEST_F(CatalogTest, ModifiedFileMovesItsPathToTheNewContent) {
   EXPECT_EQ(catalog.vector_id_of("/p/a.jpg"), vector_id_for(hash_of(2)));
 }
 
-TEST_F(CatalogTest, TwoModelsKeepSeparateEmbeddingsAndSwitchingBackCostsNothing) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, TwoModelsKeepSeparateEmbeddingsAndSwitchingBackCostsNothing) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId small = catalog.model("small", "f1", 4);
   const ModelId large = catalog.model("large", "f2", kDim);
   EXPECT_NE(small, large);
@@ -283,8 +283,8 @@ TEST_F(CatalogTest, TwoModelsKeepSeparateEmbeddingsAndSwitchingBackCostsNothing)
   EXPECT_EQ(catalog.counts().embeddings.at(large), 1u);
 }
 
-TEST_F(CatalogTest, FailedFileIsRecordedWithReasonAndSignatureAndClearedWhenItSucceeds) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, FailedFileIsRecordedWithReasonAndSignatureAndClearedWhenItSucceeds) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   catalog.commit({model, {}, {{"/p/broken.jpg", signature_of(5), "truncated JPEG"}}, {}});
 
@@ -314,10 +314,10 @@ TEST_F(CatalogTest, FailedFileIsRecordedWithReasonAndSignatureAndClearedWhenItSu
   EXPECT_EQ(broken.orphaned, std::vector<VectorId>{vector_id_for(hash_of(1))});
 }
 
-TEST_F(CatalogTest, VectorIdsAreDerivedFromTheHashAndSurviveReopening) {
+TYPED_TEST(CatalogTest, VectorIdsAreDerivedFromTheHashAndSurviveReopening) {
   std::vector<VectorId> ids;
   {
-    Catalog catalog = Catalog::open(db_file);
+    Catalog catalog = Catalog::open(this->location);
     const ModelId model = catalog.model("m", "f", kDim);
     catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)}, {}, {}});
     ids = {*catalog.vector_id_of("/p/a.jpg"), *catalog.vector_id_of("/p/b.jpg")};
@@ -325,13 +325,13 @@ TEST_F(CatalogTest, VectorIdsAreDerivedFromTheHashAndSurviveReopening) {
   EXPECT_EQ(ids[0], vector_id_for(hash_of(1)));
   EXPECT_EQ(ids[1], vector_id_for(hash_of(2)));
   EXPECT_GT(ids[0], 0);
-  Catalog catalog = Catalog::open(db_file);
+  Catalog catalog = Catalog::open(this->location);
   EXPECT_EQ(catalog.vector_id_of("/p/a.jpg"), ids[0]);
   EXPECT_EQ(catalog.vector_id_of("/p/b.jpg"), ids[1]);
 }
 
-TEST_F(CatalogTest, ContentsWhoseIdsCollideIn63BitsAreRefused) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, ContentsWhoseIdsCollideIn63BitsAreRefused) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   const ContentHash first{0x0123'4567'89ab'cdefULL, 1};
   const ContentHash same_high{0x0123'4567'89ab'cdefULL, 2};
@@ -367,8 +367,8 @@ TEST_F(CatalogTest, ContentsWhoseIdsCollideIn63BitsAreRefused) {
   EXPECT_EQ(both.refused[0].path, "/p/top.jpg");
 }
 
-TEST_F(CatalogTest, KnownFilesUnderARootExcludeSiblingsWithTheSamePrefix) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, KnownFilesUnderARootExcludeSiblingsWithTheSamePrefix) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   catalog.commit({model,
                   {indexed("/a/x.jpg", 1, kDim), indexed("/a/sub/y.jpg", 2, kDim), indexed("/ab/z.jpg", 3, kDim),
@@ -387,8 +387,8 @@ TEST_F(CatalogTest, KnownFilesUnderARootExcludeSiblingsWithTheSamePrefix) {
   EXPECT_EQ(catalog.known_files(model, "/").size(), 5u);
 }
 
-TEST_F(CatalogTest, PurgeRemovesOnlyOrphanedContentsAndTheirEmbeddings) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, PurgeRemovesOnlyOrphanedContentsAndTheirEmbeddings) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("m", "f", kDim);
   catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)}, {}, {}});
   catalog.commit({model, {}, {}, {"/p/a.jpg"}});
@@ -400,12 +400,12 @@ TEST_F(CatalogTest, PurgeRemovesOnlyOrphanedContentsAndTheirEmbeddings) {
   EXPECT_EQ(catalog.live_count(model), 1u);
 }
 
-TEST_F(CatalogTest, ReadersSeeCommitsOnTheirOwnConnectionAndCannotWrite) {
-  Catalog writer = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, ReadersSeeCommitsOnTheirOwnConnectionAndCannotWrite) {
+  Catalog writer = Catalog::open(this->location);
   const ModelId model = writer.model("m", "f", kDim);
   writer.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
 
-  Catalog reader = Catalog::open_read_only(db_file);
+  Catalog reader = Catalog::open_read_only(this->location);
   EXPECT_TRUE(reader.read_only());
   EXPECT_EQ(reader.known_files(model).size(), 1u);
   writer.commit({model, {indexed("/p/b.jpg", 2, kDim)}, {}, {}});
@@ -416,60 +416,43 @@ TEST_F(CatalogTest, ReadersSeeCommitsOnTheirOwnConnectionAndCannotWrite) {
   EXPECT_THROW(reader.commit({model, {indexed("/p/c.jpg", 3, kDim)}, {}, {}}), StoreError);
 }
 
-TEST_F(CatalogTest, ACatalogueFromANewerVersionIsRefusedWithAClearMessage) {
-  { Catalog catalog = Catalog::open(db_file); }
-  const int newer = Catalog::latest_schema_version() + 1;
-  run_sql(db_file, "PRAGMA user_version = " + std::to_string(newer));
+TYPED_TEST(CatalogTest, ACatalogueFromANewerVersionIsRefusedWithAClearMessage) {
+  { Catalog catalog = Catalog::open(this->location); }
+  const int newer = this->backend.latest_version() + 1;
+  this->backend.set_schema_version(newer);
   for (auto open : {&Catalog::open, &Catalog::open_read_only}) {
     try {
-      open(db_file);
+      open(this->location);
       FAIL() << "a newer schema should be refused";
     } catch (const StoreError& e) {
       const std::string message = e.what();
-      EXPECT_NE(message.find(db_file.string()), std::string::npos) << message;
+      EXPECT_NE(message.find(this->backend.name()), std::string::npos) << message;
       EXPECT_NE(message.find("schema version " + std::to_string(newer)), std::string::npos) << message;
       EXPECT_NE(message.find("newer"), std::string::npos) << message;
     }
   }
-  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(newer)) << "left as it was";
+  EXPECT_EQ(this->backend.schema_version(), std::to_string(newer)) << "left as it was";
 }
 
-TEST_F(CatalogTest, AFileThatIsNotADatabaseIsRefusedWithItsName) {
-  {
-    std::ofstream garbage(db_file, std::ios::binary);
-    garbage << std::string(8192, 'x');
-  }
+TYPED_TEST(CatalogTest, AReaderNeedsAnExistingCatalogueAtTheLatestVersion) {
+  EXPECT_THROW(Catalog::open_read_only(this->backend.missing()), StoreError);
+  // A database without our schema (version 0): the writer migrates it.
+  this->backend.make_unrelated_database();
   try {
-    Catalog::open(db_file);
-    FAIL() << "garbage should be refused";
-  } catch (const StoreError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find(db_file.string()), std::string::npos) << message;
-    EXPECT_NE(message.find("not a usable SQLite database"), std::string::npos) << message;
-    EXPECT_EQ(e.file(), db_file);
-  }
-  EXPECT_EQ(std::filesystem::file_size(db_file), 8192u) << "the file is left alone";
-}
-
-TEST_F(CatalogTest, AReaderNeedsAnExistingCatalogueAtTheLatestVersion) {
-  EXPECT_THROW(Catalog::open_read_only(dir / "missing.db"), StoreError);
-  // An SQLite database without our schema (version 0): the writer migrates it.
-  run_sql_creating(db_file, "CREATE TABLE unrelated (x)");
-  try {
-    Catalog::open_read_only(db_file);
+    Catalog::open_read_only(this->location);
     FAIL() << "an unmigrated catalogue should be refused to a reader";
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("schema version 0, expected"), std::string::npos) << e.what();
   }
-  Catalog writer = Catalog::open(db_file);
-  EXPECT_EQ(sql_text(db_file, "PRAGMA user_version"), std::to_string(Catalog::latest_schema_version()));
-  EXPECT_NO_THROW(Catalog::open_read_only(db_file));
+  Catalog writer = Catalog::open(this->location);
+  EXPECT_EQ(this->backend.schema_version(), std::to_string(this->backend.latest_version()));
+  EXPECT_NO_THROW(Catalog::open_read_only(this->location));
 }
 
 // ---- No model yet: contents without embeddings ----
 
-TEST_F(CatalogTest, WithoutAModelFilesAreRecordedWithTheirContentAndEmbeddedLater) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, WithoutAModelFilesAreRecordedWithTheirContentAndEmbeddedLater) {
+  Catalog catalog = Catalog::open(this->location);
   const CommitResult recorded =
       catalog.commit({kNoModel, {indexed("/p/a.jpg", 1, 0), indexed("/p/b.jpg", 2, 0)}, {}, {}});
   EXPECT_EQ(recorded.model, kNoModel);
@@ -494,8 +477,8 @@ TEST_F(CatalogTest, WithoutAModelFilesAreRecordedWithTheirContentAndEmbeddedLate
   EXPECT_FALSE(catalog.known_file(model, "/p/none.jpg"));
 }
 
-TEST_F(CatalogTest, ABatchWithoutAModelCannotCarryEmbeddings) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, ABatchWithoutAModelCannotCarryEmbeddings) {
+  Catalog catalog = Catalog::open(this->location);
   try {
     catalog.commit({kNoModel, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
     FAIL() << "an embedding without a model should be refused";
@@ -508,8 +491,8 @@ TEST_F(CatalogTest, ABatchWithoutAModelCannotCarryEmbeddings) {
 
 // ---- A file under a new path, found by its stat signature ----
 
-TEST_F(CatalogTest, AFileIsFoundByItsSignatureOkBeforeFailed) {
-  Catalog catalog = Catalog::open(db_file);
+TYPED_TEST(CatalogTest, AFileIsFoundByItsSignatureOkBeforeFailed) {
+  Catalog catalog = Catalog::open(this->location);
   const ModelId model = catalog.model("ViT-B-32", "sha256:abc", kDim);
   catalog.commit({model, {indexed("/p/z-ok.jpg", 1, kDim, 5)}, {{"/p/a-failed.jpg", signature_of(5), "bad"}}, {}});
 
@@ -531,7 +514,31 @@ TEST_F(CatalogTest, AFileIsFoundByItsSignatureOkBeforeFailed) {
 
 // A catalogue written by the previous version (schema 1, as it shipped)
 // gains the (device, inode) index on opening, keeps its rows and finds them.
-TEST_F(CatalogTest, ACatalogueOfThePreviousVersionIsMigratedAndKeepsItsFiles) {
+// ---- SQLite only ----
+
+TEST_F(SqliteCatalogTest, NewCatalogueIsInWalMode) {
+  { Catalog catalog = Catalog::open(db_file); }
+  EXPECT_EQ(sql_text(db_file, "PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteCatalogTest, AFileThatIsNotADatabaseIsRefusedWithItsName) {
+  {
+    std::ofstream garbage(db_file, std::ios::binary);
+    garbage << std::string(8192, 'x');
+  }
+  try {
+    Catalog::open(db_file);
+    FAIL() << "garbage should be refused";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(db_file.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("not a usable SQLite database"), std::string::npos) << message;
+    EXPECT_EQ(e.file(), db_file);
+  }
+  EXPECT_EQ(std::filesystem::file_size(db_file), 8192u) << "the file is left alone";
+}
+
+TEST_F(SqliteCatalogTest, ACatalogueOfThePreviousVersionIsMigratedAndKeepsItsFiles) {
   {
     SQLite::Database db(db_file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     catalog_schema::configure_connection(db, true);
@@ -565,6 +572,166 @@ TEST_F(CatalogTest, ACatalogueOfThePreviousVersionIsMigratedAndKeepsItsFiles) {
   while (plan.executeStep()) details += plan.getColumn(3).getString() + "\n";
   EXPECT_NE(details.find("files_by_inode"), std::string::npos) << details;
   EXPECT_NO_THROW(Catalog::open_read_only(db_file)) << "readers accept the migrated catalogue";
+}
+
+// ---- PostgreSQL only: several services share one database ----
+
+struct PostgresCatalogTest : ::testing::Test {
+  test::PostgresBackend backend;
+};
+
+TEST_F(PostgresCatalogTest, SourcesShareContentsAndEmbeddingsButEachReconcilesOnlyItsOwnFiles) {
+  Catalog laptop = Catalog::open(backend.location("laptop"));
+  Catalog nas = Catalog::open(backend.location("nas"));
+  const ModelId model = laptop.model("m", "f", kDim);
+  EXPECT_EQ(nas.model("m", "f", kDim), model) << "models are shared";
+  const VectorId id = vector_id_for(hash_of(1));
+  laptop.commit({model, {indexed("/home/p/a.jpg", 1, kDim, 1)}, {}, {}});
+
+  // The NAS finds the same photo: its content and embedding are known, so
+  // the pipeline commits it without an embedding (no model call).
+  const auto status = nas.find_content(hash_of(1), model);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(status->has_embedding);
+  const CommitResult copied = nas.commit({model, {indexed("/home/p/a.jpg", 1, 0, 2)}, {}, {}});
+  EXPECT_TRUE(copied.became_live.empty()) << "already live through the laptop's file";
+  EXPECT_EQ(nas.counts().contents, 1u);
+  EXPECT_EQ(nas.counts().embeddings.at(model), 1u);
+  EXPECT_EQ(nas.counts().files_ok, 2u) << "counts cover every source";
+
+  // Same path on both machines: two files, each seen by its own source.
+  EXPECT_EQ(nas.paths_of(id), (std::vector<std::string>{"/home/p/a.jpg", "laptop:/home/p/a.jpg"}));
+  EXPECT_EQ(laptop.paths_of(id), (std::vector<std::string>{"/home/p/a.jpg", "nas:/home/p/a.jpg"}));
+  EXPECT_EQ(nas.known_files(model).size(), 1u);
+  EXPECT_EQ(nas.known_files(model).at("/home/p/a.jpg").signature, signature_of(2));
+  EXPECT_EQ(nas.file("/home/p/a.jpg")->signature, signature_of(2));
+  EXPECT_FALSE(nas.file_with_signature(signature_of(1))) << "device and inode are the laptop's";
+  EXPECT_TRUE(laptop.file_with_signature(signature_of(1)));
+
+  // The laptop deletes its copy: the content stays live (the NAS has it).
+  const CommitResult deleted = laptop.commit({model, {}, {}, {"/home/p/a.jpg"}});
+  EXPECT_TRUE(deleted.orphaned.empty());
+  EXPECT_EQ(nas.live_count(model), 1u);
+  EXPECT_TRUE(laptop.paths_under("").empty());
+  EXPECT_EQ(nas.paths_under(""), std::vector<std::string>{"/home/p/a.jpg"});
+  // The NAS deletes its own: now it leaves the index.
+  EXPECT_EQ(nas.commit({model, {}, {}, {"/home/p/a.jpg"}}).orphaned, std::vector<VectorId>{id});
+  EXPECT_EQ(laptop.generation(), 4u) << "one generation for every service's commits";
+}
+
+// Two services index overlapping folders at the same moment: every content
+// and embedding exists once, no commit fails (no duplicate key, no
+// deadlock), each content became live exactly once, and the generations
+// are one global sequence.
+TEST_F(PostgresCatalogTest, TwoWritersCommittingTheSameNewContentsAtOnceEndWithOneOfEach) {
+  constexpr int kBatches = 15;
+  constexpr int kPerBatch = 8;
+  ModelId model = 0;
+  {
+    Catalog first = Catalog::open(backend.location("first"));
+    model = first.model("m", "f", kDim);
+  }
+  std::vector<std::string> failures(2);
+  std::vector<std::vector<uint64_t>> generations(2);
+  std::vector<size_t> became_live(2, 0);
+  std::atomic<int> ready{0};
+  auto writer = [&](int who) {
+    try {
+      Catalog catalog = Catalog::open(backend.location(who == 0 ? "first" : "second"));
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+      for (int b = 0; b < kBatches; ++b) {
+        Batch batch;
+        batch.model = model;
+        // Both writers commit the same contents, in opposite orders.
+        for (int i = 0; i < kPerBatch; ++i) {
+          const int k = who == 0 ? b * kPerBatch + i : (kBatches * kPerBatch - 1) - (b * kPerBatch + i);
+          batch.indexed.push_back(indexed("/w" + std::to_string(who) + "/" + std::to_string(k) + ".jpg",
+                                          static_cast<uint64_t>(k + 1), kDim, static_cast<uint64_t>(k + 1)));
+        }
+        const CommitResult result = catalog.commit(batch);
+        generations[who].push_back(result.generation);
+        became_live[who] += result.became_live.size();
+      }
+    } catch (const std::exception& e) {
+      failures[who] = e.what();
+      ready.fetch_add(2);
+    }
+  };
+  std::thread a(writer, 0), b(writer, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures[0], "");
+  EXPECT_EQ(failures[1], "");
+
+  Catalog catalog = Catalog::open(backend.location("first"));
+  const CatalogCounts counts = catalog.counts();
+  EXPECT_EQ(counts.contents, static_cast<uint64_t>(kBatches * kPerBatch));
+  EXPECT_EQ(counts.embeddings.at(model), static_cast<uint64_t>(kBatches * kPerBatch));
+  EXPECT_EQ(counts.files_ok, static_cast<uint64_t>(2 * kBatches * kPerBatch));
+  EXPECT_EQ(became_live[0] + became_live[1], static_cast<size_t>(kBatches * kPerBatch));
+  EXPECT_EQ(catalog.generation(), static_cast<uint64_t>(2 * kBatches));
+  std::vector<uint64_t> all = generations[0];
+  all.insert(all.end(), generations[1].begin(), generations[1].end());
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1) << "generations are one sequence";
+  for (const auto& own : generations) EXPECT_TRUE(std::is_sorted(own.begin(), own.end()));
+}
+
+TEST_F(PostgresCatalogTest, ADsnWithAPasswordIsRefusedNamingTheKeyAndNotThePassword) {
+  for (const std::string& dsn : {backend.dsn + " password=hunter2", std::string("postgresql://me:hunter2@/db")}) {
+    try {
+      Catalog::open(CatalogLocation::postgresql(dsn, "this-host"));
+      ADD_FAILURE() << "a password in the dsn should be refused";
+    } catch (const InvalidInput& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("store.postgresql.dsn"), std::string::npos) << message;
+      EXPECT_NE(message.find("password_file"), std::string::npos) << message;
+      EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+    }
+  }
+}
+
+// The password comes from store.postgresql.password_file (libpq's passfile
+// format), read when connecting; without it the connection is refused, and
+// no message carries the password.
+TEST_F(PostgresCatalogTest, ThePasswordComesFromThePasswordFile) {
+  test::PostgresCluster& cluster = test::PostgresCluster::shared();
+  const std::string role = cluster.password_role(backend.database, "s3cret-Pw");
+  const std::string dsn = "host=" + cluster.socket_dir().string() + " port=" + std::to_string(cluster.port()) +
+                          " user=" + role + " dbname=" + backend.database;
+  const std::filesystem::path password_file = backend.dir / "pgpass";
+  {
+    std::ofstream out(password_file);
+    out << "*:*:*:" << role << ":s3cret-Pw\n";
+  }
+  std::filesystem::permissions(password_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ::setenv("PGPASSFILE", (backend.dir / "no-such-pgpass").c_str(), 1);
+  try {
+    Catalog::open(CatalogLocation::postgresql(dsn, "this-host"));
+    ADD_FAILURE() << "without the password file the connection should be refused";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot connect to the catalogue"), std::string::npos) << message;
+    EXPECT_NE(message.find("password"), std::string::npos) << message;
+  }
+  Catalog catalog = Catalog::open(CatalogLocation::postgresql(dsn, "this-host", password_file));
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim)}, {}, {}});
+  EXPECT_EQ(catalog.open_reader().live_count(model), 1u) << "readers read the file too";
+  ::unsetenv("PGPASSFILE");
+}
+
+TEST_F(PostgresCatalogTest, TheChangeLogRecordsTheContentsEachCommitTouched) {
+  Catalog catalog = Catalog::open(backend.location());
+  const ModelId model = catalog.model("m", "f", kDim);
+  catalog.commit({model, {indexed("/p/a.jpg", 1, kDim), indexed("/p/b.jpg", 2, kDim)}, {}, {}});
+  catalog.commit({model, {}, {}, {"/p/a.jpg"}});
+  EXPECT_EQ(backend.sql_text("SELECT string_agg(generation || ':' || vector_id, ',' ORDER BY generation, vector_id) "
+                             "FROM changes"),
+            "1:" + std::to_string(std::min(vector_id_for(hash_of(1)), vector_id_for(hash_of(2)))) + ",1:" +
+                std::to_string(std::max(vector_id_for(hash_of(1)), vector_id_for(hash_of(2)))) + ",2:" +
+                std::to_string(vector_id_for(hash_of(1))));
 }
 
 }  // namespace

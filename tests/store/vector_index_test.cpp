@@ -9,6 +9,7 @@
 
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
+#include "catalog_backends.h"
 #include "store_test_util.h"
 
 namespace imgsearchd {
@@ -82,10 +83,12 @@ TEST(VectorIndex, AddingAPresentIdReplacesItAndRemovingAnAbsentOneDoesNothing) {
   EXPECT_EQ(index.size(), 1u) << "a refused add changes nothing";
 }
 
+template <class Backend>
 struct VectorIndexFileTest : ::testing::Test {
-  std::filesystem::path dir = fresh_dir("store");
+  Backend backend;
+  std::filesystem::path dir = backend.scratch();
   std::filesystem::path index_file = dir / "index.faiss";
-  Catalog catalog = Catalog::open(dir / "catalog.db");
+  Catalog catalog = Catalog::open(backend.location());
   ModelId model = catalog.model("m", "f", kDim);
 
   // Commits `count` new contents, starting at `first`, applying each commit.
@@ -112,73 +115,76 @@ struct VectorIndexFileTest : ::testing::Test {
     return search_some(opened.index);
   }
 };
+// Both catalogue backends: the index is derived from either the same way.
+TYPED_TEST_SUITE(VectorIndexFileTest, test::CatalogBackends, test::CatalogBackendNames);
 
-TEST_F(VectorIndexFileTest, ApplyFollowsCommitsAndRefusesAGap) {
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+TYPED_TEST(VectorIndexFileTest, ApplyFollowsCommitsAndRefusesAGap) {
+  OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
   VectorIndex& index = opened.index;
-  commit_contents(index, 1, 3);
+  this->commit_contents(index, 1, 3);
   EXPECT_EQ(index.size(), 3u);
   EXPECT_EQ(index.generation(), 1u);
 
-  index.apply(catalog.commit({model, {}, {}, {"/photos/2.jpg"}}));
+  index.apply(this->catalog.commit({this->model, {}, {}, {"/photos/2.jpg"}}));
   EXPECT_FALSE(index.contains(vector_id_for(hash_of(2))));
   EXPECT_EQ(index.generation(), 2u);
 
-  const CommitResult missed = catalog.commit({model, {indexed("/photos/9.jpg", 9, kDim)}, {}, {}});
-  const CommitResult next = catalog.commit({model, {indexed("/photos/10.jpg", 10, kDim)}, {}, {}});
+  const CommitResult missed = this->catalog.commit({this->model, {indexed("/photos/9.jpg", 9, kDim)}, {}, {}});
+  const CommitResult next = this->catalog.commit({this->model, {indexed("/photos/10.jpg", 10, kDim)}, {}, {}});
   (void)missed;
   EXPECT_THROW(index.apply(next), InvalidInput);
   EXPECT_EQ(index.size(), 2u) << "a refused commit changes nothing";
   EXPECT_EQ(index.generation(), 2u);
 
-  const ModelId other = catalog.model("other", "g", kDim);
+  const ModelId other = this->catalog.model("other", "g", kDim);
   CommitResult foreign = next;
   foreign.model = other;
   EXPECT_THROW(index.apply(foreign), InvalidInput);
 }
 
-TEST_F(VectorIndexFileTest, AMissingFileIsBuiltSavedAndThenLoaded) {
-  VectorIndex scratch = VectorIndex::rebuild(catalog, model);
-  commit_contents(scratch, 1, 20);
+TYPED_TEST(VectorIndexFileTest, AMissingFileIsBuiltSavedAndThenLoaded) {
+  VectorIndex scratch = VectorIndex::rebuild(this->catalog, this->model);
+  this->commit_contents(scratch, 1, 20);
   LogCapture log;
-  OpenedIndex first = VectorIndex::open(index_file, catalog, model);
+  OpenedIndex first = VectorIndex::open(this->index_file, this->catalog, this->model);
   EXPECT_TRUE(first.rebuilt);
   EXPECT_EQ(first.reason, "missing");
   EXPECT_NE(log.text().find("missing; rebuilt from the catalogue: 20 vectors"), std::string::npos) << log.text();
-  EXPECT_TRUE(std::filesystem::exists(index_file));
+  EXPECT_TRUE(std::filesystem::exists(this->index_file));
   EXPECT_EQ(first.index.size(), 20u);
-  EXPECT_EQ(first.index.generation(), catalog.generation());
+  EXPECT_EQ(first.index.generation(), this->catalog.generation());
 
-  OpenedIndex second = VectorIndex::open(index_file, catalog, model);
+  OpenedIndex second = VectorIndex::open(this->index_file, this->catalog, this->model);
   EXPECT_FALSE(second.rebuilt) << second.reason;
-  EXPECT_EQ(search_some(second.index), search_some(first.index));
+  EXPECT_EQ(this->search_some(second.index), this->search_some(first.index));
   EXPECT_EQ(second.index.ids(), first.index.ids());
-  EXPECT_EQ(second.index.generation(), catalog.generation());
+  EXPECT_EQ(second.index.generation(), this->catalog.generation());
 }
 
-TEST_F(VectorIndexFileTest, ADeletedFileIsRebuiltWithIdenticalSearchResults) {
-  const auto before = build_and_save();
-  std::filesystem::remove(index_file);
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+TYPED_TEST(VectorIndexFileTest, ADeletedFileIsRebuiltWithIdenticalSearchResults) {
+  const auto before = this->build_and_save();
+  std::filesystem::remove(this->index_file);
+  OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
   EXPECT_TRUE(opened.rebuilt);
-  EXPECT_EQ(search_some(opened.index), before);
+  EXPECT_EQ(this->search_some(opened.index), before);
   EXPECT_EQ(opened.index.size(), 40u);
 }
 
-TEST_F(VectorIndexFileTest, VectorIdsAreStableAcrossReopeningAndRebuilding) {
-  build_and_save();
+TYPED_TEST(VectorIndexFileTest, VectorIdsAreStableAcrossReopeningAndRebuilding) {
+  this->build_and_save();
   std::vector<VectorId> expected;
   for (uint64_t seed = 1; seed <= 40; ++seed) expected.push_back(vector_id_for(hash_of(seed)));
   std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(VectorIndex::open(index_file, catalog, model).index.ids(), expected);
-  EXPECT_EQ(VectorIndex::rebuild(catalog, model).ids(), expected);
-  Catalog reopened = Catalog::open(dir / "catalog.db");
-  EXPECT_EQ(VectorIndex::rebuild(reopened, model).ids(), expected);
+  EXPECT_EQ(VectorIndex::open(this->index_file, this->catalog, this->model).index.ids(), expected);
+  EXPECT_EQ(VectorIndex::rebuild(this->catalog, this->model).ids(), expected);
+  Catalog reopened = Catalog::open(this->backend.location());
+  EXPECT_EQ(VectorIndex::rebuild(reopened, this->model).ids(), expected);
 }
 
 // Damages the saved file in one way and checks it is rebuilt, with a
 // warning naming the problem, and searches the same as before.
-void expect_rebuilt_after_damage(VectorIndexFileTest& t, const std::function<void()>& damage,
+template <class Fixture>
+void expect_rebuilt_after_damage(Fixture& t, const std::function<void()>& damage,
                                  const std::string& expected_problem) {
   const auto before = t.build_and_save();
   damage();
@@ -208,96 +214,107 @@ void flip_byte(const std::filesystem::path& file, std::streamoff offset) {
   io.write(&c, 1);
 }
 
-TEST_F(VectorIndexFileTest, ATruncatedFileIsRebuiltWithALogLine) {
-  expect_rebuilt_after_damage(*this, [&] { resize_file(index_file, 0.5); }, "truncated");
+TYPED_TEST(VectorIndexFileTest, ATruncatedFileIsRebuiltWithALogLine) {
+  expect_rebuilt_after_damage(*this, [&] { resize_file(this->index_file, 0.5); }, "truncated");
 }
 
-TEST_F(VectorIndexFileTest, AFileCutInsideItsHeaderIsRebuilt) {
-  expect_rebuilt_after_damage(*this, [&] { std::filesystem::resize_file(index_file, 20); }, "shorter than its");
+TYPED_TEST(VectorIndexFileTest, AFileCutInsideItsHeaderIsRebuilt) {
+  expect_rebuilt_after_damage(*this, [&] { std::filesystem::resize_file(this->index_file, 20); }, "shorter than its");
 }
 
-TEST_F(VectorIndexFileTest, AFlippedByteInTheVectorsIsCaughtByTheChecksum) {
+TYPED_TEST(VectorIndexFileTest, AFlippedByteInTheVectorsIsCaughtByTheChecksum) {
   expect_rebuilt_after_damage(
-      *this, [&] { flip_byte(index_file, static_cast<std::streamoff>(std::filesystem::file_size(index_file) - 100)); },
+      *this,
+      [&] {
+        flip_byte(this->index_file, static_cast<std::streamoff>(std::filesystem::file_size(this->index_file) - 100));
+      },
       "checksum of its FAISS data");
 }
 
-TEST_F(VectorIndexFileTest, AFlippedByteInTheHeaderIsCaught) {
-  expect_rebuilt_after_damage(*this, [&] { flip_byte(index_file, 40); }, "header checksum");
+TYPED_TEST(VectorIndexFileTest, AFlippedByteInTheHeaderIsCaught) {
+  expect_rebuilt_after_damage(*this, [&] { flip_byte(this->index_file, 40); }, "header checksum");
 }
 
-TEST_F(VectorIndexFileTest, AFileOfSomethingElseIsRebuilt) {
+TYPED_TEST(VectorIndexFileTest, AFileOfSomethingElseIsRebuilt) {
   expect_rebuilt_after_damage(
-      *this, [&] { std::ofstream(index_file, std::ios::binary) << std::string(4096, 'z'); }, "bad magic");
+      *this, [&] { std::ofstream(this->index_file, std::ios::binary) << std::string(4096, 'z'); }, "bad magic");
 }
 
-TEST_F(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuilt) {
-  build_and_save();
+// A file that missed commits: SQLite rebuilds it; PostgreSQL catches it up
+// from its change log. Either way it holds what the catalogue holds.
+TYPED_TEST(VectorIndexFileTest, AFileFromAnOlderGenerationIsStaleAndRebuiltOrCaughtUp) {
+  this->build_and_save();
   {
     // A commit after the last save (the daemon was killed before saving again).
-    OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
-    commit_contents(opened.index, 100, 1);
+    OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
+    this->commit_contents(opened.index, 100, 1);
   }
   LogCapture log;
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
-  EXPECT_TRUE(opened.rebuilt);
-  EXPECT_EQ(opened.reason, "stale: it reflects catalogue generation 1, the catalogue is at generation 2");
-  EXPECT_NE(log.text().find(opened.reason + "; rebuilt"), std::string::npos) << log.text();
+  OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
+  if (this->catalog.has_change_log()) {
+    // PostgreSQL: the change log says what the missed commit touched.
+    EXPECT_FALSE(opened.rebuilt) << opened.reason;
+    EXPECT_NE(log.text().find("caught up from catalogue generation 1 to 2"), std::string::npos) << log.text();
+  } else {
+    EXPECT_TRUE(opened.rebuilt);
+    EXPECT_EQ(opened.reason, "stale: it reflects catalogue generation 1, the catalogue is at generation 2");
+    EXPECT_NE(log.text().find(opened.reason + "; rebuilt"), std::string::npos) << log.text();
+  }
   EXPECT_TRUE(opened.index.contains(vector_id_for(hash_of(100))));
   EXPECT_EQ(opened.index.size(), 41u);
   EXPECT_EQ(opened.index.generation(), 2u);
 }
 
-TEST_F(VectorIndexFileTest, AFileOfAnotherModelOrCatalogueIsStale) {
-  build_and_save();
-  const ModelId other = catalog.model("other", "g", kDim);
-  OpenedIndex for_other = VectorIndex::open(index_file, catalog, other);
+TYPED_TEST(VectorIndexFileTest, AFileOfAnotherModelOrCatalogueIsStale) {
+  this->build_and_save();
+  const ModelId other = this->catalog.model("other", "g", kDim);
+  OpenedIndex for_other = VectorIndex::open(this->index_file, this->catalog, other);
   EXPECT_TRUE(for_other.rebuilt);
   EXPECT_NE(for_other.reason.find("stale: it holds model"), std::string::npos) << for_other.reason;
   EXPECT_EQ(for_other.index.size(), 0u) << "the other model has no embeddings yet";
 
   // The file now holds the other model's (empty) index; another catalogue
   // with a model of the same id must not take it for its own.
-  Catalog fresh = Catalog::open(dir / "another.db");
+  Catalog fresh = Catalog::open(this->backend.another());
   fresh.model("m", "f", kDim);
   const ModelId fresh_model = fresh.model("other", "g", kDim);
   ASSERT_EQ(fresh_model, other);
-  OpenedIndex for_fresh = VectorIndex::open(index_file, fresh, fresh_model);
+  OpenedIndex for_fresh = VectorIndex::open(this->index_file, fresh, fresh_model);
   EXPECT_TRUE(for_fresh.rebuilt);
   EXPECT_EQ(for_fresh.reason, "stale: it was saved for another catalogue");
 }
 
-TEST_F(VectorIndexFileTest, AReadOnlyCatalogueRebuildsInMemoryWithoutSaving) {
-  VectorIndex scratch = VectorIndex::rebuild(catalog, model);
-  commit_contents(scratch, 1, 5);
-  Catalog reader = Catalog::open_read_only(dir / "catalog.db");
-  OpenedIndex opened = VectorIndex::open(index_file, reader, model);
+TYPED_TEST(VectorIndexFileTest, AReadOnlyCatalogueRebuildsInMemoryWithoutSaving) {
+  VectorIndex scratch = VectorIndex::rebuild(this->catalog, this->model);
+  this->commit_contents(scratch, 1, 5);
+  Catalog reader = Catalog::open_read_only(this->backend.location());
+  OpenedIndex opened = VectorIndex::open(this->index_file, reader, this->model);
   EXPECT_TRUE(opened.rebuilt);
   EXPECT_EQ(opened.index.size(), 5u);
-  EXPECT_FALSE(std::filesystem::exists(index_file));
+  EXPECT_FALSE(std::filesystem::exists(this->index_file));
 }
 
-TEST_F(VectorIndexFileTest, OrphanedContentLeavesTheIndexAndComesBackWithItsEmbedding) {
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+TYPED_TEST(VectorIndexFileTest, OrphanedContentLeavesTheIndexAndComesBackWithItsEmbedding) {
+  OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
   VectorIndex& index = opened.index;
-  commit_contents(index, 1, 2);
+  this->commit_contents(index, 1, 2);
   const VectorId id = vector_id_for(hash_of(1));
   const auto stored = *index.reconstruct(id);
 
-  index.apply(catalog.commit({model, {}, {}, {"/photos/1.jpg"}}));
+  index.apply(this->catalog.commit({this->model, {}, {}, {"/photos/1.jpg"}}));
   EXPECT_FALSE(index.contains(id));
   EXPECT_EQ(index.size(), 1u);
 
-  index.apply(catalog.commit({model, {indexed("/elsewhere/back.jpg", 1, 0)}, {}, {}}));
+  index.apply(this->catalog.commit({this->model, {indexed("/elsewhere/back.jpg", 1, 0)}, {}, {}}));
   ASSERT_TRUE(index.contains(id));
   EXPECT_EQ(*index.reconstruct(id), stored);
   EXPECT_EQ(index.search(vector_of(1, kDim), 1)[0].id, id);
 }
 
-TEST_F(VectorIndexFileTest, SearchesRunWhileCommitsAreApplied) {
-  OpenedIndex opened = VectorIndex::open(index_file, catalog, model);
+TYPED_TEST(VectorIndexFileTest, SearchesRunWhileCommitsAreApplied) {
+  OpenedIndex opened = VectorIndex::open(this->index_file, this->catalog, this->model);
   VectorIndex& index = opened.index;
-  commit_contents(index, 1, 20);
+  this->commit_contents(index, 1, 20);
   std::atomic<bool> done{false};
   std::atomic<int> bad_results{0};
   std::vector<std::thread> searchers;
@@ -314,15 +331,80 @@ TEST_F(VectorIndexFileTest, SearchesRunWhileCommitsAreApplied) {
     });
   }
   for (uint64_t round = 0; round < 30; ++round) {
-    commit_contents(index, 100 + round * 5, 5);
-    index.apply(catalog.commit({model, {}, {}, {"/photos/" + std::to_string(100 + round * 5) + ".jpg"}}));
-    if (round % 10 == 0) index.save(index_file);
+    this->commit_contents(index, 100 + round * 5, 5);
+    const std::string gone = "/photos/" + std::to_string(100 + round * 5) + ".jpg";
+    index.apply(this->catalog.commit({this->model, {}, {}, {gone}}));
+    if (round % 10 == 0) index.save(this->index_file);
   }
   done = true;
   for (auto& thread : searchers) thread.join();
   EXPECT_EQ(bad_results.load(), 0);
   EXPECT_EQ(index.size(), 20u + 30 * 4);
-  EXPECT_EQ(index.ids(), VectorIndex::rebuild(catalog, model).ids());
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(this->catalog, this->model).ids());
+}
+
+// ---- A shared PostgreSQL catalogue: other services' commits ----
+
+struct SharedCatalogueIndexTest : ::testing::Test {
+  test::PostgresBackend backend;
+  std::filesystem::path index_file = backend.dir / "index.faiss";
+  Catalog here = Catalog::open(backend.location("here"));
+  Catalog there = Catalog::open(backend.location("there"));
+  ModelId model = here.model("m", "f", kDim);
+
+  static Batch batch_of(ModelId model, const std::string& folder, uint64_t first, uint64_t count) {
+    Batch batch;
+    batch.model = model;
+    for (uint64_t seed = first; seed < first + count; ++seed) {
+      batch.indexed.push_back(indexed(folder + std::to_string(seed) + ".jpg", seed, kDim));
+    }
+    return batch;
+  }
+};
+
+TEST_F(SharedCatalogueIndexTest, AnIndexFollowsAnotherServicesCommitsFromTheChangeLog) {
+  OpenedIndex opened = VectorIndex::open(index_file, here, model);
+  VectorIndex& index = opened.index;
+  here.apply_commit(index, here.commit(batch_of(model, "/here/", 1, 5)));
+  ASSERT_EQ(index.size(), 5u);
+
+  // The other service adds images, one of them a copy of ours, and removes nothing of ours.
+  there.commit(batch_of(model, "/there/", 3, 6));  // seeds 3..8: 3 new contents
+  there.commit({model, {}, {}, {"/there/8.jpg"}});
+  EXPECT_EQ(index.generation(), 1u);
+  // Our next commit follows theirs: apply_commit takes them in too.
+  const CommitResult ours = here.commit({model, {}, {}, {"/here/1.jpg"}});
+  EXPECT_EQ(ours.generation, 4u);
+  here.apply_commit(index, ours);
+  EXPECT_EQ(index.generation(), 4u);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(1))));
+  EXPECT_TRUE(index.contains(vector_id_for(hash_of(7))));
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(8))));
+
+  // While idle, catch_up follows them (what a running service polls for).
+  there.commit(batch_of(model, "/there/", 20, 2));
+  EXPECT_TRUE(here.catch_up(index));
+  EXPECT_EQ(index.generation(), 5u);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_EQ(index.search(vector_of(21, kDim), 1)[0].id, vector_id_for(hash_of(21)));
+}
+
+TEST_F(SharedCatalogueIndexTest, ASavedIndexBehindTheCatalogueCatchesUpInsteadOfBeingRebuilt) {
+  {
+    OpenedIndex opened = VectorIndex::open(index_file, here, model);
+    here.apply_commit(opened.index, here.commit(batch_of(model, "/here/", 1, 30)));
+    opened.index.save(index_file);
+  }
+  there.commit(batch_of(model, "/there/", 25, 10));
+  there.commit({model, {}, {}, {"/there/34.jpg"}});
+  here.commit({model, {}, {}, {"/here/2.jpg"}});
+  test::LogCapture log;
+  OpenedIndex reopened = VectorIndex::open(index_file, here, model);
+  EXPECT_FALSE(reopened.rebuilt) << reopened.reason;
+  EXPECT_NE(log.text().find("caught up from catalogue generation 1 to 4"), std::string::npos) << log.text();
+  EXPECT_EQ(reopened.index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_EQ(reopened.index.size(), 30u + 3 - 1) << "3 new of theirs (34 removed again), 2 of ours removed";
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Catalog::commit: one batch of indexing work in one transaction, and what it
+// SqliteCatalog::commit: one batch of indexing work in one transaction, and what it
 // changed for the vector index.
 #include <spdlog/spdlog.h>
 
@@ -7,53 +7,11 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "store/catalog/catalog.h"
-#include "store/catalog/catalog_impl.h"
+#include "store/catalog/catalog_sqlite.h"
 #include "store/core/errors.h"
-#include "store/core/normalise.h"
 
 namespace imgsearchd {
 namespace {
-
-// Checks everything a caller can get wrong before anything is written, and
-// returns the batch's embeddings L2-normalised (empty ones stay empty).
-std::vector<std::vector<float>> validate(const Batch& batch, const CatalogModel& model) {
-  std::unordered_set<std::string_view> paths;
-  auto check_path = [&](const std::string& path) {
-    if (path.empty()) throw InvalidInput("the batch has a file with an empty path");
-    if (!paths.insert(path).second) {
-      throw InvalidInput("the batch names '" + path + "' more than once; each path may appear once");
-    }
-  };
-  for (const std::string& path : batch.deleted) check_path(path);
-  for (const FailedFile& failed : batch.failed) {
-    check_path(failed.path);
-    if (failed.reason.empty()) throw InvalidInput("failed file '" + failed.path + "' has no reason");
-  }
-  std::vector<std::vector<float>> normalised;
-  normalised.reserve(batch.indexed.size());
-  for (const IndexedFile& file : batch.indexed) {
-    check_path(file.path);
-    std::vector<float> vector = file.embedding;
-    if (!vector.empty() && model.id == kNoModel) {
-      throw InvalidInput("the embedding of '" + file.path +
-                                  "' comes in a batch without a model; give the batch the model's id");
-    }
-    if (!vector.empty()) {
-      if (vector.size() != static_cast<size_t>(model.dim)) {
-        throw InvalidInput("the embedding of '" + file.path + "' has " + std::to_string(vector.size()) +
-                                    " values, expected " + std::to_string(model.dim) + " for model '" + model.name +
-                                    "'");
-      }
-      if (!normalise_l2(vector.data(), vector.size())) {
-        throw InvalidInput("the embedding of '" + file.path +
-                                    "' is zero or not finite; expected a finite non-zero vector");
-      }
-    }
-    normalised.push_back(std::move(vector));
-  }
-  return normalised;
-}
 
 // The statements of one commit, prepared once, and the state before the
 // commit of every content it touches (to tell what became live or orphaned).
@@ -214,30 +172,25 @@ class BatchWriter {
 
 }  // namespace
 
-CommitResult Catalog::commit(const Batch& batch) {
-  impl_->require_writable("commit");
-  // kNoModel: contents are recorded, nothing is embedded; no embedding row
-  // has model id 0, so nothing becomes live.
-  const std::optional<CatalogModel> model =
-      batch.model == kNoModel ? std::optional<CatalogModel>(CatalogModel{kNoModel, {}, {}, 0}) : find_model(batch.model);
-  if (!model) throw InvalidInput("commit: the batch's model id " + std::to_string(batch.model) + " is unknown");
-  const std::vector<std::vector<float>> embeddings = validate(batch, *model);
-
-  return impl_->guarded("commit", [&] {
+CommitResult SqliteCatalog::commit(const Batch& batch, const CatalogModel& model_in,
+                                  const std::vector<std::vector<float>>& embeddings) {
+  require_writable("commit");
+  const CatalogModel* model = &model_in;
+  return guarded("commit", [&] {
     // IMMEDIATE: take the write lock now, not half-way through.
-    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction transaction(db_, SQLite::TransactionBehavior::IMMEDIATE);
     CommitResult result;
     result.model = model->id;
     {
-      BatchWriter writer(impl_->db, *model, impl_->file);
+      BatchWriter writer(db_, *model, file_);
       for (const std::string& path : batch.deleted) writer.delete_path(path);
       for (const FailedFile& failed : batch.failed) writer.record_failed(failed);
       for (size_t i = 0; i < batch.indexed.size(); ++i) writer.record_indexed(batch.indexed[i], embeddings[i]);
       writer.finish(result);
       result.refused = std::move(writer.refused);
     }  // its statements are finalised before the commit
-    impl_->db.exec("UPDATE catalog SET generation = generation + 1");
-    result.generation = impl_->generation();
+    db_.exec("UPDATE catalog SET generation = generation + 1");
+    result.generation = read_generation();
     transaction.commit();
     return result;
   });

@@ -1,0 +1,164 @@
+// Two real `imgsearchd serve` processes with different roots and data
+// folders sharing one PostgreSQL catalogue (a throwaway cluster): each finds
+// the other's images, a folder copied from one root to the other costs no
+// model call, and one killed with SIGKILL loses nothing it committed.
+#include "serve_fixture.h"
+#include "tests/support/postgres_cluster.h"
+
+namespace imgsearchd::test {
+namespace {
+
+// One service: its folders, configuration and process.
+struct Service {
+  std::string source;
+  fs::path dir, photos, data, config;
+  ServeProcess process;
+  int starts = 0;
+
+  void write_config(const std::string& dsn) {
+    write_text(config, "data_dir: " + data.string() +
+                           "\nmodel:\n  name: " + kModelA.string() +
+                           "\n  threads: 1\n  batch_size: 4\nindexer:\n  decode_threads: 1\n  queue_size: 8\n"
+                           "  roots:\n    - " + photos.string() +
+                           "\nwatch:\n  settle_delay_ms: 100\n  poll_interval_s: 1\n  reconcile_interval_s: 0\n"
+                           "api:\n  listen: 127.0.0.1:0\nstore:\n  backend: postgresql\n  postgresql:\n"
+                           "    dsn: \"" + dsn + "\"\n    source: " + source + "\n");
+  }
+
+  void start() { process.start(config, dir / ("serve-" + std::to_string(++starts) + ".log")); }
+
+  nlohmann::json status() const {
+    nlohmann::json status = nlohmann::json::parse(read_text(data / "service.json"), nullptr, false);
+    return status.is_object() ? status : nlohmann::json::object();
+  }
+  uint64_t counter(const std::string& name) const {
+    const nlohmann::json s = status();
+    return s.contains("counters") ? s["counters"].value(name, uint64_t{0}) : 0;
+  }
+  bool watching() const { return status().value("state", "") == "watching"; }
+
+  // Every path `imgsearchd search --json -k 100` returns.
+  std::set<std::string> searched_paths() const {
+    const CommandResult result = run_imgsearchd(config, {"search", "--json", "-k", "100", "a photo"}, dir);
+    std::set<std::string> paths;
+    if (result.exit_code != 0) return paths;
+    const nlohmann::json json = nlohmann::json::parse(result.out, nullptr, false);
+    if (!json.is_object()) return paths;
+    for (const auto& hit : json["results"])
+      for (const auto& path : hit["paths"]) paths.insert(path.get<std::string>());
+    return paths;
+  }
+};
+
+class SharedCatalogueServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(kModelA)) << kModelA << " is missing: run the indexing_models test fixture";
+    dsn_ = PostgresCluster::shared().create_database();
+    const fs::path root = fresh_dir("daemon");
+    for (auto [service, name] : {std::pair{&laptop_, "laptop"}, std::pair{&nas_, "nas"}}) {
+      service->source = name;
+      service->dir = root / name;
+      service->photos = service->dir / "photos";
+      service->data = service->dir / "data";
+      service->config = service->dir / "config.yaml";
+      fs::create_directories(service->photos);
+      service->write_config(dsn_);
+    }
+  }
+
+  bool wait_for(const std::string& what, const std::function<bool()>& condition) {
+    const auto until = std::chrono::steady_clock::now() + kDeadline;
+    while (std::chrono::steady_clock::now() < until) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "\nlaptop: " << laptop_.status().dump()
+                  << "\nnas: " << nas_.status().dump() << "\nlaptop log:\n" << laptop_.process.log()
+                  << "\nnas log:\n" << nas_.process.log();
+    return false;
+  }
+
+  std::string dsn_;
+  Service laptop_, nas_;
+};
+
+TEST_F(SharedCatalogueServeTest, EachServiceFindsTheOthersImagesAndACopiedFolderCostsNoModelCall) {
+  for (size_t i = 0; i < 3; ++i) copy_photo(i, laptop_.photos / ("l" + std::to_string(i) + ".jpg"));
+  for (size_t i = 3; i < 5; ++i) copy_photo(i, nas_.photos / ("n" + std::to_string(i) + ".jpg"));
+  laptop_.start();
+  nas_.start();
+  const std::set<std::string> everything = {
+      (laptop_.photos / "l0.jpg").string(), (laptop_.photos / "l1.jpg").string(),
+      (laptop_.photos / "l2.jpg").string(), "nas:" + (nas_.photos / "n3.jpg").string(),
+      "nas:" + (nas_.photos / "n4.jpg").string()};
+  wait_for("the laptop to find the NAS's images", [&] { return laptop_.searched_paths() == everything; });
+  wait_for("the NAS to find the laptop's images", [&] { return nas_.searched_paths().size() == 5; });
+  EXPECT_TRUE(nas_.searched_paths().count("laptop:" + (laptop_.photos / "l0.jpg").string()));
+
+  // The laptop's photos copied to the NAS: hashed, found known, no model call.
+  wait_for("both services to settle", [&] { return laptop_.watching() && nas_.watching(); });
+  const uint64_t calls = nas_.counter("model_calls");
+  const uint64_t embedded = nas_.counter("embedded");
+  fs::create_directories(nas_.photos / "from-laptop");
+  for (size_t i = 0; i < 3; ++i) {
+    fs::copy_file(laptop_.photos / ("l" + std::to_string(i) + ".jpg"),
+                  nas_.photos / "from-laptop" / ("l" + std::to_string(i) + ".jpg"));
+  }
+  const std::string copy = "nas:" + (nas_.photos / "from-laptop" / "l1.jpg").string();
+  wait_for("the laptop to see the NAS's copies", [&] { return laptop_.searched_paths().count(copy) == 1; });
+  EXPECT_EQ(nas_.counter("model_calls"), calls);
+  EXPECT_EQ(nas_.counter("embedded"), embedded);
+  EXPECT_EQ(laptop_.searched_paths().size(), everything.size() + 3);
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+  EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
+}
+
+TEST_F(SharedCatalogueServeTest, AServiceKilledMidBatchLosesNothingAndTheOtherKeepsGoing) {
+  for (size_t i = 0; i < 2; ++i) copy_photo(i, nas_.photos / ("n" + std::to_string(i) + ".jpg"));
+  nas_.start();
+  laptop_.start();
+  wait_for("the NAS's start-up indexing", [&] { return laptop_.searched_paths().size() == 2; });
+  // Many photos for the laptop, killed while it indexes them.
+  for (size_t i = 2; i < 14; ++i) copy_photo(i, laptop_.photos / ("l" + std::to_string(i) + ".jpg"));
+  wait_for("the laptop to commit some", [&] { return laptop_.counter("embedded") >= 4; });
+  laptop_.process.signal(SIGKILL);
+  laptop_.process.wait_exit();
+  // The NAS keeps serving what was committed; the laptop, restarted, finishes.
+  EXPECT_GE(nas_.searched_paths().size(), 2u);
+  laptop_.start();
+  wait_for("the laptop to finish after the restart", [&] { return nas_.searched_paths().size() == 14; });
+  EXPECT_EQ(laptop_.searched_paths().size(), 14u);
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+  EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
+}
+
+// PostgreSQL stopped while a service indexes: searches of what was
+// committed go on, the service says what is wrong and waits, and once the
+// database is back it finishes, each photo recorded once.
+TEST_F(SharedCatalogueServeTest, APostgresqlRestartMidIndexingLosesNothing) {
+  PostgresCluster& cluster = PostgresCluster::shared();
+  copy_photo(0, laptop_.photos / "first.jpg");
+  laptop_.start();
+  wait_for("the first photo", [&] { return laptop_.searched_paths().size() == 1; });
+  for (size_t i = 1; i < 12; ++i) copy_photo(i, laptop_.photos / ("l" + std::to_string(i) + ".jpg"));
+  wait_for("some of the rest to be embedded", [&] { return laptop_.counter("embedded") >= 4; });
+  ASSERT_EQ(cluster.stop_server(), "");
+  wait_for("the service to say the catalogue is away", [&] {
+    return laptop_.status().value("state", "") == "waiting for the catalogue" &&
+           !laptop_.status().value("catalogue_problem", "").empty();
+  });
+  EXPECT_TRUE(laptop_.process.running()) << laptop_.process.log();
+  ASSERT_EQ(cluster.start_server(), "");
+  wait_for("every photo after the restart", [&] { return laptop_.searched_paths().size() == 12; });
+  wait_for("the service to settle", [&] { return laptop_.watching(); });
+  EXPECT_EQ(laptop_.status().value("catalogue_problem", "?"), "");
+  const std::string database = dsn_.substr(dsn_.rfind("dbname=") + 7);
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM files"), "12");
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM contents"), "12");
+  EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM embeddings"), "12");
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+}
+
+}  // namespace
+}  // namespace imgsearchd::test
