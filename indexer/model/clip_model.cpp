@@ -134,7 +134,8 @@ class NativeClipModel : public ClipModel {
   NativeClipModel(ModelInfo info, const std::map<std::string, at::Tensor>& weights, const at::Device& device,
                   const ModelOptions& options)
       : info_(with_precision(std::move(info), options.precision)),
-        net_(weights, info_, info_.activation == "quick_gelu", device, block_precision(options.precision)),
+        net_(weights, info_, info_.activation == "quick_gelu", device, block_precision(options.precision),
+             options.pack_text_weights),
         truncate_text_(options.truncate_text_at_eot) {}
 
   const ModelInfo& info() const override { return info_; }

@@ -60,6 +60,11 @@ struct ModelOptions {
   // (causal masking makes later positions irrelevant) and much faster for
   // short queries. Off only to check that claim.
   bool truncate_text_at_eot = true;
+  // fp32 on a CPU with AVX-512F: the text tower's products use weights packed
+  // for few rows (indexer/model/packed_linear.h), equal to the general
+  // product's up to fp32 rounding and about twice as fast for a query. Off
+  // only to measure or check that.
+  bool pack_text_weights = true;
   // "fp32" (the default), "bf16" or "int8", for the transformer blocks' matrix
   // products; fp32 everywhere else (README, Performance):
   //   fp32  exact. On CPUs with AVX-512F the text tower's weights are packed

@@ -46,7 +46,7 @@ c10::intrusive_ptr<LinearPackedParamsBase> prepack_int8(const at::Tensor& weight
 }  // namespace
 
 NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-                       const at::Device& device, BlockPrecision precision)
+                       const at::Device& device, BlockPrecision precision, bool pack_text_weights)
     : arch_(arch), quick_gelu_(quick_gelu), precision_(precision), device_(device) {
   auto w = [&](const std::string& name) { return weights.at(name).to(device_, at::kFloat).contiguous(); };
   if (precision_ == BlockPrecision::int8) use_onednn_quantized_engine();
@@ -68,7 +68,8 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
   // A text query multiplies ~10 token vectors by each matrix: the packed
   // product's case. Images come in batches of 50 patches per image, where the
   // general product (OpenBLAS) is as fast and the vision tower stays as it was.
-  const bool pack_text = precision_ == BlockPrecision::fp32 && device_.is_cpu() && PackedLinear::supported();
+  const bool pack_text =
+      pack_text_weights && precision_ == BlockPrecision::fp32 && device_.is_cpu() && PackedLinear::supported();
   const LinearForm vision_form = precision_ == BlockPrecision::int8 ? LinearForm::int8 : LinearForm::general;
   const LinearForm text_form = precision_ == BlockPrecision::int8 ? LinearForm::int8
                                : pack_text                        ? LinearForm::packed

@@ -25,9 +25,9 @@ enum class BlockPrecision {
 class NativeClip {
  public:
   // `weights` holds every tensor of clip_tensor_shapes(arch), already checked,
-  // in fp32; they are moved to `device`.
+  // in fp32; they are moved to `device`. `pack_text`: ModelOptions::pack_text_weights.
   NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-             const at::Device& device, BlockPrecision precision = BlockPrecision::fp32);
+             const at::Device& device, BlockPrecision precision = BlockPrecision::fp32, bool pack_text = true);
 
   // images: n x 3 x R x R float (any device). Returns n x embed_dim on the CPU, L2-normalised.
   at::Tensor encode_images(const at::Tensor& images) const;

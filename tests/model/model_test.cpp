@@ -391,6 +391,26 @@ TEST_F(ModelErrorTest, MissingFileAndBadDevice) {
                  {"model device 'tpu'", "expected \"cpu\""});
 }
 
+// fp32 text queries run through weights packed for few rows where the CPU
+// has AVX-512F: the same embeddings as the general product, to fp32 rounding,
+// for one query, a batch (rows beyond one 12-row block) and all 77 positions.
+TEST(ModelPackedTextTest, GivesTheGeneralProductsEmbeddings) {
+  const Reference ref("b32");
+  ModelOptions general;
+  general.pack_text_weights = false;
+  const auto packed = ClipModel::load(ref.weights("openai"), {});
+  const auto plain = ClipModel::load(ref.weights("openai"), general);
+  const size_t dim = ref.expected["embed_dim"];
+  const auto a = packed->encode_texts(ref.tokens), b = plain->encode_texts(ref.tokens);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_LT(max_abs_difference(a, b), 1e-5);
+  for (size_t row = 0; row < a.size() / dim; ++row)
+    EXPECT_GE(cosine(&a[row * dim], &b[row * dim], dim), kSameDirection) << "text " << row;
+  EXPECT_LT(max_abs_difference(packed->encode_texts({ref.tokens[0]}), plain->encode_texts({ref.tokens[0]})), 1e-5);
+  // Same model, same cache key: the packing is not a precision.
+  EXPECT_EQ(packed->info().fingerprint, plain->info().fingerprint);
+}
+
 // ---------------------------------------------------------------------------
 // Reduced precision (model.precision)
 
