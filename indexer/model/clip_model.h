@@ -71,10 +71,11 @@ struct ModelOptions {
   //         for products with few rows (a query's tokens): same results to fp32
   //         rounding, about 2x faster queries.
   //   bf16  bfloat16 weights and inputs (oneDNN's AVX-512 BF16 kernels): half the
-  //         weight memory, about 2.5x faster; refused without AVX-512 BF16.
+  //         weight memory, about 2x faster images; refused without AVX-512 BF16.
   //   int8  dynamic int8 (oneDNN): int8 weights per output channel, inputs
-  //         quantised per product; a quarter of the weight memory; refused
-  //         without AVX-512 VNNI and off the CPU.
+  //         quantised per product; a quarter of the weight memory, about 2.5x
+  //         faster images; refused without AVX-512 VNNI and off the CPU.
+  // Text queries cost about the same in all three (README, Performance).
   // Embeddings move slightly with bf16 and int8 (another fingerprint). Both
   // are refused for torchscript-module models.
   std::string precision = "fp32";

@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,6 +21,31 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor
 at::Tensor l2_normalise(const at::Tensor& x) {
   return (x / x.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12)).to(at::kCPU).contiguous();
 }
+
+// A query (a batch of texts with no more token positions in all than one
+// context) runs on the calling thread alone. Its ~150 operations take 0.01-0.3
+// ms each; shared between threads, every one of them waits for the other
+// thread (OpenMP), and on a busy machine that thread is often not running: 2
+// threads made a 10-token query 17x slower than 1 at load 11 on 2 cores
+// (README, Performance), while on idle cores they would save at most a third.
+//
+// OpenMP's thread count is a per-thread setting (what at::parallel_for and
+// OpenBLAS read): set to 1 for the scope, then restored. Unlike
+// at::set_num_threads it leaves other threads and libtorch's pools alone.
+class CallingThreadOnly {
+ public:
+  explicit CallingThreadOnly(bool active) : previous_(active ? omp_get_max_threads() : 0) {
+    if (active) omp_set_num_threads(1);
+  }
+  ~CallingThreadOnly() {
+    if (previous_ > 0) omp_set_num_threads(previous_);
+  }
+  CallingThreadOnly(const CallingThreadOnly&) = delete;
+  CallingThreadOnly& operator=(const CallingThreadOnly&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Prepacking (quantized::linear_prepack) builds the packed weights of the
 // process-wide quantized engine; oneDNN's is the one with VNNI kernels.
@@ -157,7 +184,7 @@ at::Tensor NativeClip::linear(const at::Tensor& x, const Linear& layer) const {
     at::Tensor out = at::empty(shape, input.options());
     const float* in = input.data_ptr<float>();
     float* y = out.data_ptr<float>();
-    // Threads share a product by output columns; a few panel pairs each at least.
+    // Threads share a product by output columns, a few panel pairs each at least.
     at::parallel_for(0, p.panel_pairs(), 4, [&](int64_t first, int64_t last) { p.multiply(in, rows, y, first, last); });
     return out;
   }
@@ -224,6 +251,7 @@ at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_a
   // Under the causal mask no position sees a later one, so positions after the
   // batch's last end-of-text token change nothing that is read out.
   const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
+  const CallingThreadOnly alone(device_.is_cpu() && tokens.size(0) * len <= arch_.context_length);
   at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
   x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width
   x = layer_norm(x, ln_final_w_, ln_final_b_);

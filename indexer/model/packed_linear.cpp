@@ -13,7 +13,7 @@ namespace {
 
 constexpr int64_t kPanel = 16;        // output columns per panel: one 512-bit register of floats
 constexpr int64_t kPair = 2 * kPanel;
-constexpr int kMaxRows = 12;          // 2 x 12 accumulators + 2 weight registers of the 32
+constexpr int kMaxRows = PackedLinear::kRowsPerBlock;  // 2 x 12 accumulators + 2 weight registers of the 32
 
 // 16 floats, loaded and stored unaligned (memcpy); GCC lowers the arithmetic
 // to AVX-512 in the functions compiled for it below.

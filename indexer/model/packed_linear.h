@@ -28,6 +28,9 @@ class PackedLinear {
   // `bias`: outputs floats.
   PackedLinear(const float* weight, const float* bias, int64_t outputs, int64_t inputs);
 
+  // Input rows multiplied per pass over the weights.
+  static constexpr int64_t kRowsPerBlock = 12;
+
   int64_t outputs() const { return outputs_; }
   int64_t inputs() const { return inputs_; }
   // Units of work: 32 output columns each.
