@@ -3,6 +3,7 @@
 // supported format, two sizes (ViT-B/32-shaped and small), fixed inputs and
 // the reference's embeddings; plus the files a loader must refuse.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
@@ -409,6 +410,24 @@ TEST(ModelPackedTextTest, GivesTheGeneralProductsEmbeddings) {
   EXPECT_LT(max_abs_difference(packed->encode_texts({ref.tokens[0]}), plain->encode_texts({ref.tokens[0]})), 1e-5);
   // Same model, same cache key: the packing is not a precision.
   EXPECT_EQ(packed->info().fingerprint, plain->info().fingerprint);
+}
+
+// A query runs on the calling thread alone (OpenMP's per-thread count set to
+// 1 for it): afterwards the caller's threads are as they were, for the next
+// image batch.
+TEST(ModelQueryThreadsTest, AQueryLeavesTheCallersThreadCountAsItWas) {
+  const Reference ref("small");
+  ModelOptions two;
+  two.threads = 2;
+  const auto model = ClipModel::load(ref.weights("f32"), two);
+  ASSERT_EQ(omp_get_max_threads(), 2);
+  const auto alone = model->encode_texts({ref.tokens[0]});
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  // The same query in a batch too large for one thread gives the same embedding.
+  const auto batch = model->encode_texts(ref.tokens);
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  const size_t dim = ref.expected["embed_dim"];
+  EXPECT_LT(max_abs_difference(alone, std::vector<float>(batch.begin(), batch.begin() + dim)), 1e-5);
 }
 
 // ---------------------------------------------------------------------------
