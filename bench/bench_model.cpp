@@ -2,9 +2,14 @@
 // the latency of a single text query, printed as one JSON object.
 //
 //   bench_model --weights FILE [--threads N] [--batches 1,8,16,32] [--seconds S] [--windows W] [--queries Q]
+//               [--precision fp32|bf16|int8] [--fidelity-images DIR]
 //
 // Each batch size runs for S seconds split into W windows; the best and the
-// median window are reported.
+// median window are reported. With fp32 the text query is also timed with the
+// general product instead of the packed text weights (ModelOptions::
+// pack_text_weights), with the cosine between the two. With bf16 or int8 the
+// fp32 model's text query is timed too, and the embeddings' cosine to fp32's
+// is reported for 64 token sequences and the photos in DIR.
 //
 // bench/model_bench.sh runs it next to the Python reference on the same weights.
 #include <algorithm>
@@ -47,7 +52,7 @@ struct Args {
 
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr, "bench_model: %s\nusage: bench_model --weights FILE [--threads N] [--batches 1,8,16,32] "
-                       "[--seconds S] [--windows W] [--queries Q] [--precision fp32|bf16 [--fidelity-images DIR]]\n", problem);
+                       "[--seconds S] [--windows W] [--queries Q] [--precision fp32|bf16|int8 [--fidelity-images DIR]]\n", problem);
   std::exit(2);
 }
 
@@ -159,7 +164,8 @@ struct Fidelity {
 
 // Cosine of `model`'s embeddings to the fp32 model's: the photos in `folder`
 // (the product's preprocessing) and 64 token sequences of 3 to 30 tokens.
-void print_fidelity(imgsearchd::ClipModel& model, imgsearchd::ClipModel& fp32, const std::string& folder) {
+void print_fidelity(imgsearchd::ClipModel& model, imgsearchd::ClipModel& fp32, const std::string& folder,
+                    const char* key) {
   const int dim = model.info().embed_dim;
   Fidelity images, texts;
   if (!folder.empty()) {
@@ -187,9 +193,9 @@ void print_fidelity(imgsearchd::ClipModel& model, imgsearchd::ClipModel& fp32, c
     const auto b = fp32.encode_texts({tokens});
     texts.add(cosine(a.data(), b.data(), dim));
   }
-  std::printf(", \"fidelity\": {\"images\": %d, \"image_cosine_min\": %.5f, \"image_cosine_mean\": %.5f, "
-              "\"texts\": %d, \"text_cosine_min\": %.5f, \"text_cosine_mean\": %.5f}",
-              images.count, images.min, images.mean, texts.count, texts.min, texts.mean);
+  std::printf(", \"%s\": {\"images\": %d, \"image_cosine_min\": %.7f, \"image_cosine_mean\": %.7f, "
+              "\"texts\": %d, \"text_cosine_min\": %.7f, \"text_cosine_mean\": %.7f}",
+              key, images.count, images.min, images.mean, texts.count, texts.min, texts.mean);
 }
 
 }  // namespace
@@ -233,7 +239,15 @@ int main(int argc, char** argv) {
       auto fp32 = imgsearchd::ClipModel::load(args.weights, options);
       const Latency fp32_text = text_latency_ms(*fp32, args.queries);
       std::printf(", \"fp32_text_ms_p50\": %.3f, \"fp32_text_cpu_ms_p50\": %.3f", fp32_text.p50, fp32_text.cpu_p50);
-      print_fidelity(*model, *fp32, args.fidelity_images);
+      print_fidelity(*model, *fp32, args.fidelity_images, "fidelity");
+    } else {
+      full_text_model.reset();
+      options.pack_text_weights = false;
+      auto general = imgsearchd::ClipModel::load(args.weights, options);
+      const Latency general_text = text_latency_ms(*general, args.queries);
+      std::printf(", \"general_text_ms_p50\": %.3f, \"general_text_ms_p99\": %.3f, \"general_text_cpu_ms_p50\": %.3f",
+                  general_text.p50, general_text.p99, general_text.cpu_p50);
+      print_fidelity(*model, *general, "", "packed_vs_general");
     }
     std::printf("}\n");
   } catch (const std::exception& e) {

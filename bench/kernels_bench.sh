@@ -1,50 +1,80 @@
 #!/usr/bin/env bash
-# Model-only speed with each OpenBLAS kernel set this CPU can run, and with
-# model.precision bf16, in alternation (ROUNDS times), on the same weights:
-# shows what the start-up kernel selection is worth on this machine and
-# simulates a machine where OpenBLAS picks SSE3 kernels (Prescott).
+# Model-only speed with each OpenBLAS kernel set this CPU can run and with each
+# model.precision (fp32, bf16, int8), in alternation (ROUNDS times), on the
+# same weights, at each thread count: shows what the start-up kernel selection
+# is worth on this machine, simulates a machine where OpenBLAS picks SSE3
+# kernels (Prescott), and prints fp32/bf16/int8 text-query p50/p99 and
+# images/s side by side. The fp32 row also gives the text query through the
+# general product (before the packed text weights) from the same run.
 #
-# Environment: BUILD (default ./build), THREADS (default: all cores),
-# SECONDS_PER_BATCH (default 3), ROUNDS (default 2), CORES (default
-# "auto Cooperlake SkylakeX Haswell Prescott"; auto = no variable, imgsearchd
-# chooses). Needs the ViT-B/32 test weights of bench/model_bench.sh.
+# Environment: BUILD (default ./build), THREAD_COUNTS (default "1 <all
+# cores>"), SECONDS_PER_BATCH (default 3), ROUNDS (default 2), QUERIES
+# (default 60), CORES (default "auto Cooperlake SkylakeX Haswell Prescott";
+# auto = no variable, imgsearchd chooses), PRECISIONS (default "bf16 int8",
+# each with no variable; those this CPU cannot run are reported and left out).
+# Needs the ViT-B/32 test weights of bench/model_bench.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-threads=${THREADS:-$(nproc)}
+thread_counts=${THREAD_COUNTS:-1 $(nproc)}
 seconds=${SECONDS_PER_BATCH:-3}
 rounds=${ROUNDS:-2}
+queries=${QUERIES:-60}
 cores=${CORES:-auto Cooperlake SkylakeX Haswell Prescott}
+precisions=${PRECISIONS:-bf16 int8}
 weights=$root/bench/data/model/b32/openai/model.pt
 results=$root/bench/results
 mkdir -p "$results"
 [ -f "$weights" ] || { echo "no $weights: run bench/model_bench.sh once first" >&2; exit 1; }
 cmake --build "$build" --target bench_model -j2 >/dev/null
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $(nproc) cores; $threads model threads"
-for round in $(seq 1 "$rounds"); do
-  for core in $cores bf16; do
-    echo "== round $round, $core: load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    case $core in
-      auto) env -u OPENBLAS_CORETYPE "$build/bench/bench_model" --weights "$weights" --threads "$threads" \
-              --batches 16 --seconds "$seconds" --windows 3 --queries 40 ;;
-      bf16) env -u OPENBLAS_CORETYPE "$build/bench/bench_model" --weights "$weights" --threads "$threads" \
-              --batches 16 --seconds "$seconds" --windows 3 --queries 40 --precision bf16 ;;
-      *) OPENBLAS_CORETYPE=$core "$build/bench/bench_model" --weights "$weights" --threads "$threads" \
-           --batches 16 --seconds "$seconds" --windows 3 --queries 40 ;;
-    esac 2>/dev/null > "$results/kernels_${core}_$round.json"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $(nproc) cores; model threads: $thread_counts"
+runnable=""
+for threads in $thread_counts; do
+  for round in $(seq 1 "$rounds"); do
+    for config in $cores $precisions; do
+      echo "== $threads threads, round $round, $config: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+      out=$results/kernels_${config}_t${threads}_$round.json
+      common=(--weights "$weights" --threads "$threads" --batches 16 --seconds "$seconds" --windows 3
+              --queries "$queries")
+      case $config in
+        auto) env -u OPENBLAS_CORETYPE "$build/bench/bench_model" "${common[@]}" ;;
+        fp32|bf16|int8) env -u OPENBLAS_CORETYPE "$build/bench/bench_model" "${common[@]}" --precision "$config" ;;
+        *) OPENBLAS_CORETYPE=$config "$build/bench/bench_model" "${common[@]}" ;;
+      esac 2>"$out.log" >"$out" || { echo "   $config: $(tail -1 "$out.log")"; rm -f "$out"; }
+    done
   done
 done
-python3 - "$results" "$rounds" "$cores bf16" <<'PY'
-import json, sys
-results, rounds, cores = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
-runs = {c: [json.load(open(f"{results}/kernels_{c}_{r}.json")) for r in range(1, rounds + 1)] for c in cores}
-base = max(r["images_per_second"]["16"] for r in runs["auto"])
-base_cpu = min(r["text_cpu_ms_p50"] for r in runs["auto"])
-print(f"\n{'':12}{'kernels':>12}{'images/s b16':>14}{'vs auto':>9}{'text p50 ms':>13}{'text CPU ms':>13}{'vs auto':>9}")
-for c in cores:
-    best = max(r["images_per_second"]["16"] for r in runs[c])
-    cpu = min(r["text_cpu_ms_p50"] for r in runs[c])
-    wall = min(r["text_ms_p50"] for r in runs[c])
-    print(f"{c:12}{runs[c][0]['blas_core']:>12}{best:14.2f}{best / base:9.2f}{wall:13.2f}{cpu:13.2f}{base_cpu / cpu:9.2f}")
-print("(best of rounds; text CPU ms = CPU time of all threads per query, robust to a shared machine)")
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$results" "$rounds" "$cores $precisions" "$thread_counts" <<'PY'
+import json, os, sys
+results, rounds, configs, thread_counts = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+for t in thread_counts:
+    runs = {}
+    for c in configs:
+        files = [f"{results}/kernels_{c}_t{t}_{r}.json" for r in range(1, rounds + 1)]
+        loaded = [json.load(open(f)) for f in files if os.path.exists(f)]
+        if loaded:
+            runs[c] = loaded
+    if "auto" not in runs:
+        continue
+    best = lambda c, key: min(r[key] for r in runs[c])
+    base = max(r["images_per_second"]["16"] for r in runs["auto"])
+    base_cpu = best("auto", "text_cpu_ms_p50")
+    print(f"\n{t} model thread(s), best of {rounds} rounds")
+    print(f"{'':12}{'kernels':>12}{'images/s b16':>14}{'vs auto':>9}{'text p50 ms':>13}{'p99 ms':>9}"
+          f"{'CPU ms':>9}{'vs auto':>9}  text cosine to fp32 (min)")
+    for c in runs:
+        rate = max(r["images_per_second"]["16"] for r in runs[c])
+        cpu = best(c, "text_cpu_ms_p50")
+        fid = runs[c][0].get("fidelity")
+        cos = f"{fid['text_cosine_min']:.5f}" if fid else ""
+        print(f"{c:12}{runs[c][0]['blas_core']:>12}{rate:14.2f}{rate / base:9.2f}{best(c, 'text_ms_p50'):13.2f}"
+              f"{best(c, 'text_ms_p99'):9.2f}{cpu:9.2f}{base_cpu / cpu:9.2f}  {cos}")
+    g = runs["auto"]
+    print(f"{'auto, general product':22}{'':26}{best('auto', 'general_text_ms_p50'):11.2f}"
+          f"{best('auto', 'general_text_ms_p99'):9.2f}{best('auto', 'general_text_cpu_ms_p50'):9.2f}"
+          f"{base_cpu / best('auto', 'general_text_cpu_ms_p50'):9.2f}  packed vs general: "
+          f"{min(r['packed_vs_general']['text_cosine_min'] for r in g):.7f}")
+print("(text: one query, end-of-text at position 9, model time; CPU ms = CPU time of all threads per query,"
+      " robust to a shared machine; 'general product' = fp32 without the packed text weights, same run)")
 PY

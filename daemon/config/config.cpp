@@ -129,8 +129,8 @@ std::string check_device(const std::string& v) {
 }
 
 std::string check_precision(const std::string& v) {
-  if (v == "fp32" || v == "bf16") return {};
-  return "must be fp32 or bf16, got '" + v + "'";
+  if (v == "fp32" || v == "bf16" || v == "int8") return {};
+  return "must be fp32, bf16 or int8, got '" + v + "'";
 }
 
 std::optional<Config::WatcherKind> parse_watcher_kind(const std::string& text) {

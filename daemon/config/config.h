@@ -45,7 +45,7 @@ struct Config {
     std::filesystem::path dir;           // where `model pull` puts weights
     std::string device = "cpu";
     int threads = 0;                     // 0 = all cores
-    std::string precision = "fp32";      // fp32 or bf16 (ModelOptions::precision)
+    std::string precision = "fp32";      // fp32, bf16 or int8 (ModelOptions::precision)
     int batch_size = 16;
     std::filesystem::path vocabulary;    // empty = the one shipped with imgsearchd
   } model;

@@ -22,6 +22,7 @@
 #include "indexer/model/clip_native.h"
 #include "indexer/model/file_fingerprint.h"
 #include "indexer/model/model_manifest.h"
+#include "indexer/model/model_precision.h"
 #include "indexer/model/safetensors_file.h"
 #include "store/core/errors.h"
 
@@ -122,12 +123,19 @@ ModelInfo with_precision(ModelInfo info, const std::string& precision) {
   return info;
 }
 
+BlockPrecision block_precision(const std::string& precision) {
+  if (precision == "bf16") return BlockPrecision::bf16;
+  if (precision == "int8") return BlockPrecision::int8;
+  return BlockPrecision::fp32;
+}
+
 class NativeClipModel : public ClipModel {
  public:
   NativeClipModel(ModelInfo info, const std::map<std::string, at::Tensor>& weights, const at::Device& device,
                   const ModelOptions& options)
       : info_(with_precision(std::move(info), options.precision)),
-        net_(weights, info_, info_.activation == "quick_gelu", device, options.precision == "bf16"),
+        net_(weights, info_, info_.activation == "quick_gelu", device, block_precision(options.precision),
+             options.pack_text_weights),
         truncate_text_(options.truncate_text_at_eot) {}
 
   const ModelInfo& info() const override { return info_; }
@@ -379,13 +387,9 @@ std::unique_ptr<ClipModel> load_torchscript(const std::filesystem::path& file,
 }
 
 void check_precision(const ModelOptions& options, const at::Device& device) {
-  if (options.precision == "fp32") return;
-  if (options.precision != "bf16")
-    throw ModelError("model precision '" + options.precision + "' is not supported; expected fp32 or bf16");
-  if (device.is_cpu() && !detect_cpu_features().avx512_bf16)
-    throw ModelError("model precision 'bf16' needs a CPU with AVX-512 BF16 instructions (Intel Cooper Lake or "
-                     "Sapphire Rapids and later, AMD Zen 4 and later); this CPU has " +
-                     describe(detect_cpu_features()) + ". Use fp32");
+  const std::string problem =
+      precision_problem(options.precision, device.is_cpu() ? "cpu" : options.device, detect_cpu_features());
+  if (!problem.empty()) throw ModelError(problem);
 }
 
 }  // namespace

@@ -60,11 +60,24 @@ struct ModelOptions {
   // (causal masking makes later positions irrelevant) and much faster for
   // short queries. Off only to check that claim.
   bool truncate_text_at_eot = true;
-  // "fp32" (exact, the default) or "bf16": the transformer blocks' matrix
-  // products take bfloat16 weights and inputs (oneDNN's AVX-512 BF16 kernels),
-  // with fp32 everywhere else. Half the weight memory and about 2.5x faster
-  // text queries; embeddings move slightly (README, Performance). Refused on a
-  // CPU without AVX-512 BF16 and for torchscript-module models.
+  // fp32 on a CPU with AVX-512F: the text tower's products use weights packed
+  // for few rows (indexer/model/packed_linear.h), equal to the general
+  // product's up to fp32 rounding and about twice as fast for a query. Off
+  // only to measure or check that.
+  bool pack_text_weights = true;
+  // "fp32" (the default), "bf16" or "int8", for the transformer blocks' matrix
+  // products; fp32 everywhere else (README, Performance):
+  //   fp32  exact. On CPUs with AVX-512F the text tower's weights are packed
+  //         for products with few rows (a query's tokens): same results to fp32
+  //         rounding, about 2x faster queries.
+  //   bf16  bfloat16 weights and inputs (oneDNN's AVX-512 BF16 kernels): half the
+  //         weight memory, about 2x faster images; refused without AVX-512 BF16.
+  //   int8  dynamic int8 (oneDNN): int8 weights per output channel, inputs
+  //         quantised per product; a quarter of the weight memory, about 2.5x
+  //         faster images; refused without AVX-512 VNNI and off the CPU.
+  // Text queries cost about the same in all three (README, Performance).
+  // Embeddings move slightly with bf16 and int8 (another fingerprint). Both
+  // are refused for torchscript-module models.
   std::string precision = "fp32";
 };
 

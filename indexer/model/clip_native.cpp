@@ -1,5 +1,11 @@
 #include "indexer/model/clip_native.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -16,28 +22,85 @@ at::Tensor l2_normalise(const at::Tensor& x) {
   return (x / x.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12)).to(at::kCPU).contiguous();
 }
 
+// A query (a batch of texts with no more token positions in all than one
+// context) runs on the calling thread alone. Its ~150 operations take 0.01-0.3
+// ms each; shared between threads, every one of them waits for the other
+// thread (OpenMP), and on a busy machine that thread is often not running: 2
+// threads made a 10-token query 17x slower than 1 at load 11 on 2 cores
+// (README, Performance), while on idle cores they would save at most a third.
+//
+// OpenMP's thread count is a per-thread setting (what at::parallel_for and
+// OpenBLAS read): set to 1 for the scope, then restored. Unlike
+// at::set_num_threads it leaves other threads and libtorch's pools alone.
+class CallingThreadOnly {
+ public:
+  explicit CallingThreadOnly(bool active) : previous_(active ? omp_get_max_threads() : 0) {
+    if (active) omp_set_num_threads(1);
+  }
+  ~CallingThreadOnly() {
+    if (previous_ > 0) omp_set_num_threads(previous_);
+  }
+  CallingThreadOnly(const CallingThreadOnly&) = delete;
+  CallingThreadOnly& operator=(const CallingThreadOnly&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Prepacking (quantized::linear_prepack) builds the packed weights of the
+// process-wide quantized engine; oneDNN's is the one with VNNI kernels.
+void use_onednn_quantized_engine() {
+  const auto& engines = at::globalContext().supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) == engines.end())
+    throw ModelError("model precision 'int8' needs libtorch's oneDNN quantized engine, which this libtorch was "
+                     "built without. Use fp32");
+  at::globalContext().setQEngine(at::QEngine::ONEDNN);
+}
+
+// Symmetric int8 per output channel: each row of the weight gets its own
+// scale, max |w| / 127, so one large row does not coarsen the others.
+c10::intrusive_ptr<LinearPackedParamsBase> prepack_int8(const at::Tensor& weight, const at::Tensor& bias) {
+  const at::Tensor scales = (weight.abs().amax({1}) / 127.0).clamp_min(1e-12).to(at::kDouble);
+  const at::Tensor zero_points = at::zeros({weight.size(0)}, at::kLong);
+  const at::Tensor quantised = at::quantize_per_channel(weight, scales, zero_points, 0, at::kQInt8);
+  static const auto prepack =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("quantized::linear_prepack", "")
+          .typed<c10::intrusive_ptr<LinearPackedParamsBase>(at::Tensor, c10::optional<at::Tensor>)>();
+  return prepack.call(quantised, bias);
+}
+
 }  // namespace
 
 NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-                       const at::Device& device, bool bf16)
-    : arch_(arch), quick_gelu_(quick_gelu), bf16_(bf16), device_(device) {
+                       const at::Device& device, BlockPrecision precision, bool pack_text_weights)
+    : arch_(arch), quick_gelu_(quick_gelu), precision_(precision), device_(device) {
   auto w = [&](const std::string& name) { return weights.at(name).to(device_, at::kFloat).contiguous(); };
+  if (precision_ == BlockPrecision::int8) use_onednn_quantized_engine();
   // The blocks' matrices, which hold nearly all the weights and the work.
-  auto matrix = [&](const std::string& name) {
-    return weights.at(name).to(device_, bf16_ ? at::kBFloat16 : at::kFloat).contiguous();
-  };
-  auto tower = [&](const std::string& prefix, int layers, int heads) {
+  auto tower = [&](const std::string& prefix, int layers, int heads, LinearForm form) {
     Tower t;
     t.heads = heads;
     for (int i = 0; i < layers; ++i) {
       const std::string p = prefix + std::to_string(i) + ".";
-      t.blocks.push_back({w(p + "ln_1.weight"), w(p + "ln_1.bias"), matrix(p + "attn.in_proj_weight"),
-                          w(p + "attn.in_proj_bias"), matrix(p + "attn.out_proj.weight"), w(p + "attn.out_proj.bias"),
-                          w(p + "ln_2.weight"), w(p + "ln_2.bias"), matrix(p + "mlp.c_fc.weight"),
-                          w(p + "mlp.c_fc.bias"), matrix(p + "mlp.c_proj.weight"), w(p + "mlp.c_proj.bias")});
+      auto product = [&](const std::string& name) {
+        return make_linear(w(p + name + "weight"), w(p + name + "bias"), form);
+      };
+      t.blocks.push_back({w(p + "ln_1.weight"), w(p + "ln_1.bias"), product("attn.in_proj_"),
+                          product("attn.out_proj."), w(p + "ln_2.weight"), w(p + "ln_2.bias"), product("mlp.c_fc."),
+                          product("mlp.c_proj.")});
     }
     return t;
   };
+  // A text query multiplies ~10 token vectors by each matrix: the packed
+  // product's case. Images come in batches of 50 patches per image, where the
+  // general product (OpenBLAS) is as fast and the vision tower stays as it was.
+  const bool pack_text =
+      pack_text_weights && precision_ == BlockPrecision::fp32 && device_.is_cpu() && PackedLinear::supported();
+  const LinearForm vision_form = precision_ == BlockPrecision::int8 ? LinearForm::int8 : LinearForm::general;
+  const LinearForm text_form = precision_ == BlockPrecision::int8 ? LinearForm::int8
+                               : pack_text                        ? LinearForm::packed
+                                                                  : LinearForm::general;
   // conv1 has stride == kernel == patch, so it is one matrix product over
   // non-overlapping patches: flatten its weight as (channel, row, column).
   patch_w_ = w("visual.conv1.weight").reshape({arch.vision_width, -1}).t().contiguous();
@@ -48,14 +111,14 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
   ln_post_w_ = w("visual.ln_post.weight");
   ln_post_b_ = w("visual.ln_post.bias");
   vision_proj_ = w("visual.proj");
-  vision_ = tower("visual.transformer.resblocks.", arch.vision_layers, arch.vision_heads);
+  vision_ = tower("visual.transformer.resblocks.", arch.vision_layers, arch.vision_heads, vision_form);
 
   token_embedding_ = w("token_embedding.weight");
   text_pos_ = w("positional_embedding");
   ln_final_w_ = w("ln_final.weight");
   ln_final_b_ = w("ln_final.bias");
   text_proj_ = w("text_projection");
-  text_ = tower("transformer.resblocks.", arch.text_layers, arch.text_heads);
+  text_ = tower("transformer.resblocks.", arch.text_layers, arch.text_heads, text_form);
   // OpenAI's build_attention_mask: -inf above the diagonal, added to the scores.
   causal_mask_ = at::full({arch.context_length, arch.context_length}, -std::numeric_limits<float>::infinity(),
                           at::TensorOptions().dtype(at::kFloat).device(device_))
@@ -70,7 +133,7 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
 at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
                                  const at::Tensor& rows) const {
   const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
-  const at::Tensor qkv = linear(x, b.in_proj_w, b.in_proj_b).view({n, len, 3, heads, head_dim});
+  const at::Tensor qkv = linear(x, b.in_proj).view({n, len, 3, heads, head_dim});
   const auto per_head = [&](const at::Tensor& t, int64_t t_len) {  // n x t_len x heads x d -> (n*heads) x t_len x d
     return t.transpose(1, 2).reshape({n * heads, t_len, head_dim});
   };
@@ -89,24 +152,64 @@ at::Tensor NativeClip::attention(const Block& b, const at::Tensor& x, int heads,
   q = per_head(q * (1.0 / std::sqrt(static_cast<double>(head_dim))), q_len);
   const at::Tensor scores = scores_mask.defined() ? at::baddbmm(scores_mask, q, k_t) : at::bmm(q, k_t);
   const at::Tensor out = at::bmm(at::softmax(scores, -1), v).view({n, heads, q_len, head_dim});
-  const at::Tensor projected = linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj_w, b.out_proj_b);
+  const at::Tensor projected = linear(out.transpose(1, 2).reshape({n, q_len, width}), b.out_proj);
   return rows.defined() ? projected.squeeze(1) : projected;
 }
 
-at::Tensor NativeClip::linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) const {
-  if (!bf16_) return at::linear(x, w, bias);
+NativeClip::Linear NativeClip::make_linear(const at::Tensor& weight, const at::Tensor& bias, LinearForm form) const {
+  Linear layer;
+  switch (form) {
+    case LinearForm::packed:
+      layer.packed = std::make_shared<const PackedLinear>(weight.data_ptr<float>(), bias.data_ptr<float>(),
+                                                          weight.size(0), weight.size(1));
+      break;
+    case LinearForm::int8:
+      layer.int8 = prepack_int8(weight, bias);
+      break;
+    case LinearForm::general:
+      layer.weight = precision_ == BlockPrecision::bf16 ? weight.to(at::kBFloat16) : weight;
+      layer.bias = bias;
+      break;
+  }
+  return layer;
+}
+
+at::Tensor NativeClip::linear(const at::Tensor& x, const Linear& layer) const {
+  if (layer.packed) {
+    const PackedLinear& p = *layer.packed;
+    const at::Tensor input = x.contiguous();
+    const int64_t rows = input.numel() / p.inputs();
+    std::vector<int64_t> shape = input.sizes().vec();
+    shape.back() = p.outputs();
+    at::Tensor out = at::empty(shape, input.options());
+    const float* in = input.data_ptr<float>();
+    float* y = out.data_ptr<float>();
+    // Threads share a product by output columns, a few panel pairs each at least.
+    at::parallel_for(0, p.panel_pairs(), 4, [&](int64_t first, int64_t last) { p.multiply(in, rows, y, first, last); });
+    return out;
+  }
+  if (layer.int8) {
+    // oneDNN quantises the input per call (one scale for the whole tensor) and
+    // multiplies in int8 with int32 sums; the result is fp32.
+    const int64_t inputs = x.size(-1);
+    std::vector<int64_t> shape = x.sizes().vec();
+    at::Tensor out = layer.int8->apply_dynamic(x.reshape({-1, inputs}).contiguous(), /*reduce_range=*/false);
+    shape.back() = out.size(-1);
+    return out.view(shape);
+  }
+  if (precision_ != BlockPrecision::bf16) return at::linear(x, layer.weight, layer.bias);
   // A bfloat16 product (oneDNN), its result back in fp32 before the bias: the
   // residual stream, layer norms and softmax stay fp32.
-  return at::linear(x.to(at::kBFloat16), w).to(at::kFloat).add_(bias);
+  return at::linear(x.to(at::kBFloat16), layer.weight).to(at::kFloat).add_(layer.bias);
 }
 
 at::Tensor NativeClip::mlp(const Block& b, const at::Tensor& x) const {
-  at::Tensor h = linear(x, b.c_fc_w, b.c_fc_b);
+  at::Tensor h = linear(x, b.c_fc);
   if (quick_gelu_)
     h.mul_(at::sigmoid(h * 1.702));  // OpenAI's QuickGELU
   else
     h = at::gelu(h);  // exact (erf) GELU, nn.GELU's default
-  return linear(h, b.c_proj_w, b.c_proj_b);
+  return linear(h, b.c_proj);
 }
 
 at::Tensor NativeClip::run_tower(const Tower& tower, at::Tensor x, const at::Tensor& mask, const at::Tensor& rows) const {
@@ -148,6 +251,7 @@ at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_a
   // Under the causal mask no position sees a later one, so positions after the
   // batch's last end-of-text token change nothing that is read out.
   const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
+  const CallingThreadOnly alone(device_.is_cpu() && tokens.size(0) * len <= arch_.context_length);
   at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
   x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width
   x = layer_norm(x, ln_final_w_, ln_final_b_);

@@ -3,22 +3,31 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/native/quantized/PackedParams.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "indexer/model/clip_model.h"
+#include "indexer/model/packed_linear.h"
 
 namespace imgsearchd {
+
+// How the transformer blocks' matrix products run (ModelOptions::precision).
+enum class BlockPrecision {
+  fp32,  // exact; on the CPU with AVX-512F the text tower's products use PackedLinear
+  bf16,  // bfloat16 weights and inputs (oneDNN), fp32 results
+  int8,  // dynamic int8 (oneDNN): int8 weights per output channel, inputs quantised per product
+};
 
 class NativeClip {
  public:
   // `weights` holds every tensor of clip_tensor_shapes(arch), already checked,
-  // in fp32; they are moved to `device`.
-  // With `bf16`, the blocks' matrix products run in bfloat16 (see ModelOptions::precision).
+  // in fp32; they are moved to `device`. `pack_text`: ModelOptions::pack_text_weights.
   NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-             const at::Device& device, bool bf16 = false);
+             const at::Device& device, BlockPrecision precision = BlockPrecision::fp32, bool pack_text = true);
 
   // images: n x 3 x R x R float (any device). Returns n x embed_dim on the CPU, L2-normalised.
   at::Tensor encode_images(const at::Tensor& images) const;
@@ -29,14 +38,23 @@ class NativeClip {
   at::Tensor encode_texts(const at::Tensor& tokens, bool truncate_at_eot) const;
 
  private:
+  // One of a block's four products, in exactly one of three forms.
+  struct Linear {
+    at::Tensor weight, bias;                        // a general product (fp32 or bf16 weight)
+    std::shared_ptr<const PackedLinear> packed;     // fp32, packed for few rows
+    c10::intrusive_ptr<LinearPackedParamsBase> int8;  // oneDNN's prepacked int8 weight and bias
+  };
   struct Block {  // one residual attention block (ln_1, attn, ln_2, mlp)
-    at::Tensor ln_1_w, ln_1_b, in_proj_w, in_proj_b, out_proj_w, out_proj_b;
-    at::Tensor ln_2_w, ln_2_b, c_fc_w, c_fc_b, c_proj_w, c_proj_b;
+    at::Tensor ln_1_w, ln_1_b;
+    Linear in_proj, out_proj;
+    at::Tensor ln_2_w, ln_2_b;
+    Linear c_fc, c_proj;
   };
   struct Tower {
     std::vector<Block> blocks;
     int heads = 0;
   };
+  enum class LinearForm { general, packed, int8 };
 
   // Runs every block on x (n x len x width) and returns the outputs at `rows`
   // (one position per sequence): n x width.
@@ -44,12 +62,13 @@ class NativeClip {
   at::Tensor attention(const Block& b, const at::Tensor& x, int heads, const at::Tensor& mask,
                        const at::Tensor& rows) const;
   at::Tensor mlp(const Block& b, const at::Tensor& x) const;
-  // x W^T + bias, in bfloat16 when the weights are (the result is fp32 either way).
-  at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) const;
+  // x W^T + bias (x: ... x inputs), in the layer's form; the result is fp32.
+  at::Tensor linear(const at::Tensor& x, const Linear& layer) const;
+  Linear make_linear(const at::Tensor& weight, const at::Tensor& bias, LinearForm form) const;
 
   ModelInfo arch_;
   bool quick_gelu_;
-  bool bf16_;
+  BlockPrecision precision_;
   at::Device device_;
   // vision
   at::Tensor patch_w_;  // conv1 as a (3 * patch * patch) x width matrix

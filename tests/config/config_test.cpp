@@ -176,6 +176,7 @@ TEST(Config, ValuesOverrideDefaultsAndModelDirFollowsDataDir) {
   EXPECT_EQ(c.model.batch_size, 8);
   EXPECT_EQ(c.model.device, "cuda:1");
   EXPECT_EQ(c.model.precision, "bf16");
+  EXPECT_EQ(load_config(write_config("int8.yaml", "model: {precision: int8}\n")).model.precision, "int8");
   ASSERT_EQ(c.indexer.roots.size(), 2u);
   EXPECT_EQ(c.indexer.roots[0].path, fs::path("/home/someone/Pictures"));
   EXPECT_EQ(c.indexer.exclude, std::vector<std::string>{"**/raw/**"});
@@ -196,8 +197,8 @@ TEST(Config, WrongTypeAndOutOfRangeValuesAreNamed) {
             std::string::npos);
   EXPECT_NE(error_of(write_config("device.yaml", "model: {device: tpu}\n")).find("'model.device' must be cpu"),
             std::string::npos);
-  EXPECT_NE(error_of(write_config("precision.yaml", "model: {precision: int8}\n"))
-                .find("'model.precision' must be fp32 or bf16, got 'int8'"),
+  EXPECT_NE(error_of(write_config("precision.yaml", "model: {precision: fp16}\n"))
+                .find("'model.precision' must be fp32, bf16 or int8, got 'fp16'"),
             std::string::npos);
   EXPECT_NE(error_of(write_config("level.yaml", "log: {level: loud}\n")).find("'log.level' must be one of"),
             std::string::npos);

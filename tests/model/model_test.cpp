@@ -3,6 +3,7 @@
 // supported format, two sizes (ViT-B/32-shaped and small), fixed inputs and
 // the reference's embeddings; plus the files a loader must refuse.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "indexer/model/blas_check.h"
 #include "indexer/model/clip_model.h"
+#include "indexer/model/model_precision.h"
 
 namespace imgsearchd {
 namespace {
@@ -390,6 +392,44 @@ TEST_F(ModelErrorTest, MissingFileAndBadDevice) {
                  {"model device 'tpu'", "expected \"cpu\""});
 }
 
+// fp32 text queries run through weights packed for few rows where the CPU
+// has AVX-512F: the same embeddings as the general product, to fp32 rounding,
+// for one query, a batch (rows beyond one 12-row block) and all 77 positions.
+TEST(ModelPackedTextTest, GivesTheGeneralProductsEmbeddings) {
+  const Reference ref("b32");
+  ModelOptions general;
+  general.pack_text_weights = false;
+  const auto packed = ClipModel::load(ref.weights("openai"), {});
+  const auto plain = ClipModel::load(ref.weights("openai"), general);
+  const size_t dim = ref.expected["embed_dim"];
+  const auto a = packed->encode_texts(ref.tokens), b = plain->encode_texts(ref.tokens);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_LT(max_abs_difference(a, b), 1e-5);
+  for (size_t row = 0; row < a.size() / dim; ++row)
+    EXPECT_GE(cosine(&a[row * dim], &b[row * dim], dim), kSameDirection) << "text " << row;
+  EXPECT_LT(max_abs_difference(packed->encode_texts({ref.tokens[0]}), plain->encode_texts({ref.tokens[0]})), 1e-5);
+  // Same model, same cache key: the packing is not a precision.
+  EXPECT_EQ(packed->info().fingerprint, plain->info().fingerprint);
+}
+
+// A query runs on the calling thread alone (OpenMP's per-thread count set to
+// 1 for it): afterwards the caller's threads are as they were, for the next
+// image batch.
+TEST(ModelQueryThreadsTest, AQueryLeavesTheCallersThreadCountAsItWas) {
+  const Reference ref("small");
+  ModelOptions two;
+  two.threads = 2;
+  const auto model = ClipModel::load(ref.weights("f32"), two);
+  ASSERT_EQ(omp_get_max_threads(), 2);
+  const auto alone = model->encode_texts({ref.tokens[0]});
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  // The same query in a batch too large for one thread gives the same embedding.
+  const auto batch = model->encode_texts(ref.tokens);
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  const size_t dim = ref.expected["embed_dim"];
+  EXPECT_LT(max_abs_difference(alone, std::vector<float>(batch.begin(), batch.begin() + dim)), 1e-5);
+}
+
 // ---------------------------------------------------------------------------
 // Reduced precision (model.precision)
 
@@ -427,18 +467,90 @@ TEST(ModelPrecisionTest, Bf16StaysCloseToTheReferenceAndIsAnotherModel) {
   EXPECT_EQ(model->info().fingerprint, fp32->info().fingerprint + ":bf16");
 }
 
-TEST(ModelPrecisionTest, UnknownPrecisionAndModulesAreRefused) {
-  const Reference ref("small");
+// int8 is approximate too: the fidelity target for it.
+constexpr double kInt8SameDirection = 0.99;
+
+TEST(ModelPrecisionTest, Int8StaysCloseToTheReferenceAndIsAnotherModel) {
   ModelOptions int8;
   int8.precision = "int8";
-  const std::string unknown = load_error(ref.weights("openai"), int8);
-  EXPECT_NE(unknown.find("precision 'int8'"), std::string::npos) << unknown;
-  EXPECT_NE(unknown.find("fp32 or bf16"), std::string::npos) << unknown;
-  if (!detect_cpu_features().avx512_bf16) return;  // refused earlier, for the CPU (test above)
-  ModelOptions bf16;
-  bf16.precision = "bf16";
-  const std::string module = load_error(ref.weights("module"), bf16);
-  EXPECT_NE(module.find("torchscript-module"), std::string::npos) << module;
+  if (!precision_problem("int8", "cpu", detect_cpu_features()).empty()) {
+    // Elsewhere it must be refused, naming what is missing.
+    EXPECT_NE(load_error(Reference("b32").weights("openai"), int8).find("AVX-512 VNNI"), std::string::npos);
+    return;
+  }
+  const Reference ref("b32");
+  const auto model = ClipModel::load(ref.weights("openai"), int8);
+  const auto fp32 = ClipModel::load(ref.weights("openai"), {});
+  const size_t dim = ref.expected["embed_dim"];
+  const auto images = model->encode_images(ref.images.data(), ref.num_images());
+  const auto texts = model->encode_texts(ref.tokens);
+  const auto ref_images = ref.reference("openai", "images");
+  const auto ref_texts = ref.reference("openai", "texts");
+  expect_l2_normalised(images, dim);
+  expect_l2_normalised(texts, dim);
+  for (size_t row = 0; row < images.size() / dim; ++row)
+    EXPECT_GE(cosine(&images[row * dim], &ref_images[row * dim], dim), kInt8SameDirection) << "image " << row;
+  for (size_t row = 0; row < texts.size() / dim; ++row)
+    EXPECT_GE(cosine(&texts[row * dim], &ref_texts[row * dim], dim), kInt8SameDirection) << "text " << row;
+  // A batch gives what each text alone gives (the input's scale is per
+  // product, so this holds only up to the quantisation of a different batch).
+  const auto alone = model->encode_texts({ref.tokens[0]});
+  EXPECT_GE(cosine(alone.data(), texts.data(), dim), kInt8SameDirection);
+  // Not the fp32 computation under another name...
+  EXPECT_GT(max_abs_difference(texts, fp32->encode_texts(ref.tokens)), 1e-4);
+  // ...so the embedding cache must not mix them.
+  EXPECT_EQ(model->info().fingerprint, fp32->info().fingerprint + ":int8");
+}
+
+TEST(ModelPrecisionTest, UnknownPrecisionAndModulesAreRefused) {
+  const Reference ref("small");
+  ModelOptions fp16;
+  fp16.precision = "fp16";
+  const std::string unknown = load_error(ref.weights("openai"), fp16);
+  EXPECT_NE(unknown.find("precision 'fp16'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("fp32, bf16 or int8"), std::string::npos) << unknown;
+  for (const std::string precision : {"bf16", "int8"}) {
+    if (!precision_problem(precision, "cpu", detect_cpu_features()).empty()) continue;  // refused for the CPU first
+    ModelOptions options;
+    options.precision = precision;
+    const std::string module = load_error(ref.weights("module"), options);
+    EXPECT_NE(module.find("torchscript-module"), std::string::npos) << module;
+    EXPECT_NE(module.find("'" + precision + "'"), std::string::npos) << module;
+  }
+}
+
+// The rules themselves, for CPUs other than this one.
+TEST(ModelPrecisionTest, EachPrecisionIsAcceptedOnlyWhereItsInstructionsAre) {
+  CpuFeatures avx2;  // a Haswell-class CPU
+  avx2.avx = avx2.avx2 = avx2.fma = true;
+  CpuFeatures skylake = avx2;  // AVX-512 without VNNI or BF16 (Skylake-SP)
+  skylake.avx512f = skylake.avx512bw = skylake.avx512dq = skylake.avx512vl = true;
+  CpuFeatures cascade = skylake;  // VNNI, no BF16 (Cascade Lake, Ice Lake)
+  cascade.avx512_vnni = true;
+  CpuFeatures zen4 = cascade;  // both
+  zen4.avx512_bf16 = true;
+
+  for (const CpuFeatures& cpu : {CpuFeatures{}, avx2, skylake, cascade, zen4})
+    EXPECT_EQ(precision_problem("fp32", "cpu", cpu), "") << describe(cpu);
+
+  const std::string no_vnni = precision_problem("int8", "cpu", skylake);
+  EXPECT_NE(no_vnni.find("'int8' needs a CPU with AVX-512 VNNI"), std::string::npos) << no_vnni;
+  EXPECT_NE(no_vnni.find("this CPU has " + describe(skylake)), std::string::npos) << no_vnni;
+  EXPECT_NE(no_vnni.find("Use fp32"), std::string::npos) << no_vnni;
+  EXPECT_NE(precision_problem("int8", "cpu", avx2), "");
+  EXPECT_EQ(precision_problem("int8", "cpu", cascade), "");
+  EXPECT_EQ(precision_problem("int8", "cpu", zen4), "");
+  const std::string on_gpu = precision_problem("int8", "cuda:0", zen4);
+  EXPECT_NE(on_gpu.find("CPU only"), std::string::npos) << on_gpu;
+  EXPECT_NE(on_gpu.find("'cuda:0'"), std::string::npos) << on_gpu;
+
+  const std::string no_bf16 = precision_problem("bf16", "cpu", cascade);
+  EXPECT_NE(no_bf16.find("'bf16' needs a CPU with AVX-512 BF16"), std::string::npos) << no_bf16;
+  EXPECT_EQ(precision_problem("bf16", "cpu", zen4), "");
+  EXPECT_EQ(precision_problem("bf16", "cuda", CpuFeatures{}), "");  // the GPU's own bfloat16
+
+  const std::string unknown = precision_problem("fp16", "cpu", zen4);
+  EXPECT_NE(unknown.find("'fp16' is not supported; expected fp32, bf16 or int8"), std::string::npos) << unknown;
 }
 
 }  // namespace

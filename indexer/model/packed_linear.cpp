@@ -1,0 +1,103 @@
+#include "indexer/model/packed_linear.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "indexer/model/blas_check.h"
+#include "store/core/errors.h"
+
+namespace imgsearchd {
+namespace {
+
+constexpr int64_t kPanel = 16;        // output columns per panel: one 512-bit register of floats
+constexpr int64_t kPair = 2 * kPanel;
+constexpr int kMaxRows = PackedLinear::kRowsPerBlock;  // 2 x 12 accumulators + 2 weight registers of the 32
+
+// 16 floats, loaded and stored unaligned (memcpy); GCC lowers the arithmetic
+// to AVX-512 in the functions compiled for it below.
+typedef float Floats16 __attribute__((vector_size(64)));
+
+// One panel pair against `Rows` input rows: y[r][0..32) = bias + sum_k x[r][k] * panel[k][0..32).
+// `columns` (1..32) of the 32 are stored (the last pair may be padding).
+template <int Rows>
+__attribute__((target("avx512f"))) void panel_pair_kernel(const float* x, int64_t inputs, const float* panel0,
+                                                          const float* panel1, const float* bias, float* y,
+                                                          int64_t y_stride, int64_t columns) {
+  Floats16 acc0[Rows], acc1[Rows], b0, b1;
+  std::memcpy(&b0, bias, sizeof b0);
+  std::memcpy(&b1, bias + kPanel, sizeof b1);
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r) acc0[r] = b0, acc1[r] = b1;
+  for (int64_t k = 0; k < inputs; ++k) {
+    Floats16 w0, w1;
+    std::memcpy(&w0, panel0 + k * kPanel, sizeof w0);
+    std::memcpy(&w1, panel1 + k * kPanel, sizeof w1);
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) {
+      const float s = x[r * inputs + k];
+      acc0[r] += w0 * s;
+      acc1[r] += w1 * s;
+    }
+  }
+  if (columns == kPair) {
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) {
+      std::memcpy(y + r * y_stride, &acc0[r], sizeof acc0[r]);
+      std::memcpy(y + r * y_stride + kPanel, &acc1[r], sizeof acc1[r]);
+    }
+    return;
+  }
+  for (int r = 0; r < Rows; ++r) {
+    float row[kPair];
+    std::memcpy(row, &acc0[r], sizeof acc0[r]);
+    std::memcpy(row + kPanel, &acc1[r], sizeof acc1[r]);
+    std::memcpy(y + r * y_stride, row, sizeof(float) * static_cast<size_t>(columns));
+  }
+}
+
+using Kernel = void (*)(const float*, int64_t, const float*, const float*, const float*, float*, int64_t, int64_t);
+
+template <int... I>
+constexpr std::array<Kernel, sizeof...(I)> kernels_for_rows(std::integer_sequence<int, I...>) {
+  return {&panel_pair_kernel<I + 1>...};
+}
+constexpr auto kKernels = kernels_for_rows(std::make_integer_sequence<int, kMaxRows>{});
+
+}  // namespace
+
+bool PackedLinear::supported() {
+  static const bool avx512f = detect_cpu_features().avx512f;
+  return avx512f;
+}
+
+PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t outputs, int64_t inputs)
+    : outputs_(outputs), inputs_(inputs), pairs_((outputs + kPair - 1) / kPair) {
+  IMGSEARCHD_CHECK(outputs > 0 && inputs > 0, "a linear layer with no weights");
+  const int64_t padded = pairs_ * kPair;
+  panels_.assign(static_cast<size_t>(padded * inputs), 0.0f);
+  bias_.assign(static_cast<size_t>(padded), 0.0f);
+  std::copy(bias, bias + outputs, bias_.begin());
+  for (int64_t o = 0; o < outputs; ++o)
+    for (int64_t i = 0; i < inputs; ++i)
+      panels_[static_cast<size_t>((o / kPanel) * inputs * kPanel + i * kPanel + o % kPanel)] = weight[o * inputs + i];
+}
+
+void PackedLinear::multiply(const float* x, int64_t rows, float* y, int64_t first_pair, int64_t last_pair) const {
+  IMGSEARCHD_CHECK(supported(), "the packed fp32 product needs AVX-512F");
+  // Pair by pair, all row blocks: a panel pair (64 KB at 512 inputs) stays
+  // in cache while the rows pass over it.
+  for (int64_t pair = first_pair; pair < last_pair; ++pair) {
+    const float* panel0 = panels_.data() + pair * 2 * inputs_ * kPanel;
+    const int64_t column = pair * kPair;
+    const int64_t columns = std::min(kPair, outputs_ - column);
+    for (int64_t row = 0; row < rows; row += kMaxRows) {
+      const int64_t block = std::min<int64_t>(kMaxRows, rows - row);
+      kKernels[static_cast<size_t>(block - 1)](x + row * inputs_, inputs_, panel0, panel0 + inputs_ * kPanel,
+                                               bias_.data() + column, y + row * outputs_ + column, outputs_, columns);
+    }
+  }
+}
+
+}  // namespace imgsearchd
