@@ -33,6 +33,8 @@ nlohmann::json search_page_json(const SearchPage& page, const SearchOptions& opt
   nlohmann::json excluded_ids = nlohmann::json::array();
   for (VectorId id : page.excluded_ids) excluded_ids.push_back(id_text(id));
   out["excluded_ids"] = std::move(excluded_ids);
+  // The catalogue is unreachable: the paths are the last known ones.
+  if (!page.catalogue_problem.empty()) out["catalogue_problem"] = page.catalogue_problem;
   return out;
 }
 

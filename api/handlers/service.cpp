@@ -25,9 +25,17 @@ void rescan(Call& call) {
   respond_json(call.response, call.state.context.rescan(root), 202);
 }
 
+// 200 while searches can be answered. With the catalogue unreachable they
+// still are (from the index, with the last known paths): "degraded", and
+// what the catalogue said.
 void health(Call& call) {
-  call.state.engine();  // Unavailable with the reason while the model loads or is missing
-  respond_json(call.response, {{"status", "ok"}});
+  const std::shared_ptr<QueryEngine> engine = call.state.engine();  // Unavailable with the reason while the model loads or is missing
+  const std::string problem = engine->catalogue_problem();
+  if (problem.empty()) {
+    respond_json(call.response, {{"status", "ok"}});
+  } else {
+    respond_json(call.response, {{"status", "degraded"}, {"catalogue_problem", problem}});
+  }
 }
 
 void metrics(Call& call) {

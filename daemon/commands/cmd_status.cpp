@@ -31,6 +31,7 @@ nlohmann::json status_json(const StoreStatus& status, const std::string& configu
                         {"catalog", status.catalog_file.string()},
                         {"configured_model", configured_model},
                         {"indexed", status.indexed()}};
+  if (!status.catalog_problem.empty()) out["catalog_problem"] = status.catalog_problem;
   if (!status.catalog) return out;
   const CatalogStatus& catalog = *status.catalog;
   out["generation"] = catalog.generation;
@@ -65,6 +66,11 @@ nlohmann::json status_json(const StoreStatus& status, const std::string& configu
 void print_status(const StoreStatus& status, const std::string& configured_model) {
   std::printf("data folder: %s\n", status.data_dir.string().c_str());
   std::printf("configured model: %s\n", configured_model.c_str());
+  if (!status.catalog_problem.empty()) {
+    std::printf("catalogue: %s cannot be reached: %s\n", status.catalog_file.string().c_str(),
+                status.catalog_problem.c_str());
+    return;
+  }
   if (!status.catalog) {
     std::printf("%s\n", kNothingIndexedYet);
     return;
@@ -104,6 +110,8 @@ void print_service(const std::optional<nlohmann::json>& service) {
   const nlohmann::json& s = *service;
   std::printf("service: running (process %lld), %s\n", s.value("pid", 0LL), s.value("state", std::string()).c_str());
   if (!s.value("model_loaded", false)) std::printf("  no model: %s\n", s.value("model_problem", std::string()).c_str());
+  const std::string catalogue_problem = s.value("catalogue_problem", std::string());
+  if (!catalogue_problem.empty()) std::printf("  catalogue unreachable: %s\n", catalogue_problem.c_str());
   for (const auto& root : s["roots"])
     std::printf("  root %s: watched by %s\n", root.value("path", std::string()).c_str(),
                 root.value("watcher", std::string()).c_str());

@@ -164,6 +164,35 @@ std::vector<float> QueryEngine::text_embedding(const std::string& text) {
 
 std::vector<std::string> QueryEngine::paths_of(VectorId id) { return readers_->borrow()->paths_of(id); }
 
+std::string QueryEngine::catalogue_problem() {
+  try {
+    readers_->borrow()->generation();
+    return {};
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+}
+
+std::vector<std::vector<std::string>> QueryEngine::resolve_paths(const std::vector<VectorId>& ids,
+                                                                 std::string& problem) {
+  std::vector<std::vector<std::string>> paths;
+  paths.reserve(ids.size());
+  try {
+    const ReaderPool::Lease reader = readers_->borrow();
+    for (VectorId id : ids) {
+      paths.push_back(reader->paths_of(id));
+      known_paths_.remember(id, paths.back());
+    }
+    return paths;
+  } catch (const StoreError& e) {
+    // The index still answers; the paths are the last known ones.
+    problem = e.what();
+  }
+  paths.clear();
+  for (VectorId id : ids) paths.push_back(known_paths_.find(id).value_or(std::vector<std::string>{}));
+  return paths;
+}
+
 namespace {
 
 bool is_excluded(VectorId id, const std::vector<VectorId>& exclude) {
@@ -192,9 +221,12 @@ SearchPage QueryEngine::page_of(const std::vector<float>& query, const SearchOpt
   SearchPage page;
   if (!exclude.empty()) page.excluded = exclude.front();
   page.excluded_ids = exclude;
-  const ReaderPool::Lease reader = readers_->borrow();
-  for (size_t i = options.offset; i < hits.size() && page.hits.size() < options.k; ++i) {
-    page.hits.push_back(Hit{hits[i].id, hits[i].score, reader->paths_of(hits[i].id), hits[i].score, {}});
+  std::vector<VectorId> shown;
+  for (size_t i = options.offset; i < hits.size() && shown.size() < options.k; ++i) shown.push_back(hits[i].id);
+  std::vector<std::vector<std::string>> paths = resolve_paths(shown, page.catalogue_problem);
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const SearchHit& hit = hits[options.offset + i];
+    page.hits.push_back(Hit{hit.id, hit.score, std::move(paths[i]), hit.score, {}});
   }
   if (hits.size() > options.offset + options.k) page.next_offset = options.offset + options.k;
   return page;
@@ -220,14 +252,21 @@ SearchPage QueryEngine::reranked_page_of(const std::vector<float>& query, const 
   SearchPage page;
   if (!exclude.empty()) page.excluded = exclude.front();
   page.excluded_ids = exclude;
-  const ReaderPool::Lease reader = readers_->borrow();
-  for (size_t i = options.offset; i < ranked.size() && page.hits.size() < options.k; ++i) {
+  // Every id shown (the hits and the duplicates under them), resolved at once.
+  const size_t end = std::min(ranked.size(), options.offset + options.k);
+  std::vector<VectorId> shown;
+  for (size_t i = options.offset; i < end; ++i) {
+    shown.push_back(pool[ranked[i].candidate].id);
+    for (const CollapsedMember& member : ranked[i].members) shown.push_back(pool[member.candidate].id);
+  }
+  std::vector<std::vector<std::string>> paths = resolve_paths(shown, page.catalogue_problem);
+  size_t next = 0;
+  for (size_t i = options.offset; i < end; ++i) {
     const Candidate& chosen = pool[ranked[i].candidate];
-    Hit hit{chosen.id, ranked[i].score, reader->paths_of(chosen.id), chosen.cosine, {}};
+    Hit hit{chosen.id, ranked[i].score, std::move(paths[next++]), chosen.cosine, {}};
     for (const CollapsedMember& member : ranked[i].members) {
       const Candidate& duplicate = pool[member.candidate];
-      hit.duplicates.push_back(
-          CollapsedHit{duplicate.id, member.similarity, duplicate.cosine, reader->paths_of(duplicate.id)});
+      hit.duplicates.push_back(CollapsedHit{duplicate.id, member.similarity, duplicate.cosine, std::move(paths[next++])});
     }
     page.hits.push_back(std::move(hit));
   }

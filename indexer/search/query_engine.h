@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "indexer/search/known_paths.h"
 #include "indexer/search/query_terms.h"
 #include "indexer/search/reranker.h"
 #include "store/catalog/catalog.h"
@@ -90,6 +91,11 @@ struct SearchPage {
   std::optional<VectorId> excluded;
   // Every id left out: the query image, or the indexed images used as terms.
   std::vector<VectorId> excluded_ids;
+  // Not empty when the catalogue could not be reached (what it said, naming
+  // the database): the hits come from the index as always, with the paths
+  // they last resolved to (empty for a hit not seen since the service
+  // started).
+  std::string catalogue_problem;
 };
 
 // The vector index a query uses when no service shares its own: the data
@@ -163,6 +169,9 @@ class QueryEngine {
 
   // Paths of an indexed image (sorted), empty when unknown.
   std::vector<std::string> paths_of(VectorId id);
+  // Empty when the catalogue answers; else what it said (naming the
+  // database, never a password). One cheap query.
+  std::string catalogue_problem();
 
  private:
   class ReaderPool;
@@ -170,6 +179,9 @@ class QueryEngine {
                      const std::vector<VectorId>& exclude);
   SearchPage reranked_page_of(const std::vector<float>& query, const SearchOptions& options,
                               const std::vector<VectorId>& exclude);
+  // The paths of each of `ids`, from the catalogue; when it cannot be
+  // reached, the last known ones, and `problem` says why.
+  std::vector<std::vector<std::string>> resolve_paths(const std::vector<VectorId>& ids, std::string& problem);
   std::vector<float> image_embedding(VectorId id, const void* data, size_t size, const std::string& name);
   // The content id and embedding of an image file: an indexed path, or any image file.
   std::pair<VectorId, std::vector<float>> file_embedding(const std::filesystem::path& file);
@@ -177,6 +189,7 @@ class QueryEngine {
   const VectorStore& index_;
   ModelSession& session_;
   std::unique_ptr<ReaderPool> readers_;
+  KnownPaths known_paths_;
   TextEmbeddingCache text_cache_;
 };
 

@@ -27,17 +27,7 @@ IndexStatus index_status(const fs::path& file, const Catalog& catalog, ModelId m
   return status;
 }
 
-}  // namespace
-
-StoreStatus read_store_status(const fs::path& data_dir) { return read_store_status(data_dir, catalog_path(data_dir)); }
-
-StoreStatus read_store_status(const fs::path& data_dir, const CatalogLocation& location) {
-  StoreStatus status;
-  status.data_dir = data_dir;
-  const bool sqlite = location.backend == CatalogLocation::Backend::sqlite;
-  status.catalog_file = sqlite ? location.sqlite_file : fs::path("postgresql:" + location.dsn);
-  if (sqlite && !fs::exists(status.catalog_file)) return status;
-
+CatalogStatus read_catalog_status(const fs::path& data_dir, const CatalogLocation& location) {
   const Catalog catalog = Catalog::open_read_only(location);
   CatalogStatus held;
   held.generation = catalog.generation();
@@ -51,7 +41,26 @@ StoreStatus read_store_status(const fs::path& data_dir, const CatalogLocation& l
     held.models.push_back(std::move(entry));
   }
   held.failed_files = catalog.failed_files();
-  status.catalog = std::move(held);
+  return held;
+}
+
+}  // namespace
+
+StoreStatus read_store_status(const fs::path& data_dir) { return read_store_status(data_dir, catalog_path(data_dir)); }
+
+StoreStatus read_store_status(const fs::path& data_dir, const CatalogLocation& location) {
+  StoreStatus status;
+  status.data_dir = data_dir;
+  const bool sqlite = location.backend == CatalogLocation::Backend::sqlite;
+  status.catalog_file = sqlite ? location.sqlite_file : fs::path("postgresql:" + location.dsn);
+  if (sqlite && !fs::exists(status.catalog_file)) return status;
+
+  try {
+    status.catalog = read_catalog_status(data_dir, location);
+  } catch (const StoreError& e) {
+    if (sqlite) throw;  // the file itself is unreadable or corrupt: that is the answer
+    status.catalog_problem = e.what();
+  }
   return status;
 }
 

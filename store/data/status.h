@@ -43,7 +43,10 @@ struct CatalogStatus {
 struct StoreStatus {
   std::filesystem::path data_dir;
   std::filesystem::path catalog_file;
-  std::optional<CatalogStatus> catalog;  // empty: no catalogue yet
+  std::optional<CatalogStatus> catalog;  // empty: no catalogue yet, or it cannot be reached
+  // Not empty when a PostgreSQL catalogue cannot be reached: what it said
+  // (naming the database, never a password).
+  std::string catalog_problem;
 
   // True when at least one file is indexed.
   bool indexed() const { return catalog && catalog->counts.files_ok > 0; }
@@ -52,7 +55,9 @@ struct StoreStatus {
 // Throws StoreError when the catalogue exists but cannot be read.
 StoreStatus read_store_status(const std::filesystem::path& data_dir);
 // The same with the catalogue at `catalog` (store.backend: postgresql keeps
-// it in a database; catalog_file then names it as "postgresql:<dsn>").
+// it in a database; catalog_file then names it as "postgresql:<dsn>"). A
+// PostgreSQL catalogue that cannot be reached is catalog_problem, not an
+// exception: the running service's own status is still worth showing.
 StoreStatus read_store_status(const std::filesystem::path& data_dir, const CatalogLocation& catalog);
 
 }  // namespace imgsearchd

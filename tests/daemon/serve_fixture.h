@@ -23,6 +23,7 @@
 
 #include "tests/support/files.h"
 #include "tests/support/photos.h"
+#include "tests/support/postgres_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/scratch.h"
 #include "store/catalog/catalog.h"
@@ -72,6 +73,18 @@ class ServeProcess {
   fs::path log_;
 };
 
+// Where a fixture keeps the catalogue: SQLite in the data folder (the
+// default), or a fresh database on the test binary's PostgreSQL cluster.
+enum class CatalogueBackend { sqlite, postgresql };
+
+inline void PrintTo(CatalogueBackend backend, std::ostream* out) {
+  *out << (backend == CatalogueBackend::sqlite ? "sqlite" : "postgresql");
+}
+
+inline std::string backend_name(const ::testing::TestParamInfo<CatalogueBackend>& info) {
+  return info.param == CatalogueBackend::sqlite ? "SQLite" : "PostgreSQL";
+}
+
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -83,6 +96,10 @@ class ServeTest : public ::testing::Test {
     model_ = kModelA;
     config_ = dir_ / "config.yaml";
     roots_ = {photos_.string()};
+    catalogue_ = catalog_path(data_);
+    if (backend_ == CatalogueBackend::postgresql) {
+      catalogue_ = CatalogLocation::postgresql(PostgresCluster::shared().create_database(), "test");
+    }
     write_config();
   }
 
@@ -111,7 +128,14 @@ class ServeTest : public ::testing::Test {
                             watch_extra +
                             "api:\n"
                             "  listen: 127.0.0.1:0\n" +
-                            extra);
+                            store_config() + extra);
+  }
+
+  // The store: section for catalogue_ (nothing for SQLite, the default).
+  std::string store_config() const {
+    if (backend_ == CatalogueBackend::sqlite) return "";
+    return "store:\n  backend: postgresql\n  postgresql:\n    dsn: \"" + catalogue_.dsn + "\"\n    source: " +
+           catalogue_.source + "\n";
   }
 
   ServeProcess& start(const std::vector<std::string>& env = {}) {
@@ -125,7 +149,9 @@ class ServeTest : public ::testing::Test {
     ServeProcess& serve = start();
     wait_for("the start-up reconcile", [&] {
       const nlohmann::json s = service_status();
-      return s.value("startup_reconcile_done", false) && s.value("state", "") == "watching";
+      // This process's status: one killed with SIGKILL leaves its last one behind.
+      return s.value("pid", -1) == serve.pid() && s.value("startup_reconcile_done", false) &&
+             s.value("state", "") == "watching";
     });
     return serve;
   }
@@ -161,10 +187,9 @@ class ServeTest : public ::testing::Test {
   // Every path the catalogue holds as indexed (ok), read-only.
   std::set<std::string> catalogue_paths() const {
     std::set<std::string> paths;
-    const fs::path file = catalog_path(data_);
-    if (!fs::exists(file)) return paths;
+    if (backend_ == CatalogueBackend::sqlite && !fs::exists(catalogue_.sqlite_file)) return paths;
     try {
-      const Catalog catalog = Catalog::open_read_only(file);
+      const Catalog catalog = Catalog::open_read_only(catalogue_);
       for (const std::string& path : catalog.paths_under("")) {
         const auto record = catalog.file(path);
         if (record && record->state == FileState::ok) paths.insert(path);
@@ -177,7 +202,7 @@ class ServeTest : public ::testing::Test {
 
   uint64_t catalogue_generation() const {
     try {
-      return Catalog::open_read_only(catalog_path(data_)).generation();
+      return Catalog::open_read_only(catalogue_).generation();
     } catch (const std::exception&) {
       return 0;
     }
@@ -235,12 +260,25 @@ class ServeTest : public ::testing::Test {
     return {result->status, nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false)};
   }
 
+  CatalogueBackend backend_ = CatalogueBackend::sqlite;  // set before SetUp
+  CatalogLocation catalogue_;                            // what the service's configuration names
   fs::path dir_, photos_, data_, model_;
   fs::path config_;
   std::vector<std::string> roots_;
   std::unique_ptr<ServeProcess> serve_;
   int starts_ = 0;
 };
+
+// A ServeTest run on each catalogue backend: TEST_P(...) and
+// INSTANTIATE_TEST_SUITE_P(Backends, X, kBothBackends, backend_name).
+class ServeBackendTest : public ServeTest, public ::testing::WithParamInterface<CatalogueBackend> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam();
+    ServeTest::SetUp();
+  }
+};
+inline const auto kBothBackends = ::testing::Values(CatalogueBackend::sqlite, CatalogueBackend::postgresql);
 
 // A distinct small JPEG: Pillow's 128x128 hopper with `tag` appended after
 // its end-of-image marker (new content, same picture).

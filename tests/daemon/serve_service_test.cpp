@@ -1,5 +1,5 @@
 // `imgsearchd serve` as a service: start-up reconcile and readiness, stop
-// and restart, SIGTERM in the middle of a batch, one service per data
+// and restart, SIGTERM and SIGKILL in the middle of a batch, one service per data
 // folder, configuration errors at start and at SIGHUP, and a model that
 // appears while it runs.
 #include <sys/socket.h>
@@ -11,6 +11,9 @@ namespace imgsearchd::test {
 namespace {
 
 class ServeServiceTest : public ServeTest {};
+// The key cases, on SQLite and on PostgreSQL.
+class ServeServiceBackendTest : public ServeBackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, ServeServiceBackendTest, kBothBackends, backend_name);
 
 // A datagram socket standing in for systemd's notification socket.
 class NotifySocket {
@@ -83,7 +86,7 @@ TEST_F(ServeServiceTest, StartUpReconcileIndexesWhatIsThereAndTellsSystemdItIsRe
   fs::remove(notify.path());
 }
 
-TEST_F(ServeServiceTest, ChangesMadeWhileStoppedAreFoundAtTheNextStart) {
+TEST_P(ServeServiceBackendTest, ChangesMadeWhileStoppedAreFoundAtTheNextStart) {
   const std::vector<fs::path> files = copy_photos(photos_, 4);
   start_ready();
   wait_for_catalogue(paths_of(files));
@@ -112,13 +115,13 @@ TEST_F(ServeServiceTest, ChangesMadeWhileStoppedAreFoundAtTheNextStart) {
   EXPECT_EQ(serve_->stop(), 0);
 }
 
-TEST_F(ServeServiceTest, SigtermDuringABatchCommitsItExitsZeroAndLosesNothing) {
+TEST_P(ServeServiceBackendTest, SigtermDuringABatchCommitsItExitsZeroAndLosesNothing) {
   const std::vector<fs::path> files = copy_photos(photos_, 40);
   start();
   wait_for("the first batches", [&] { return counter("embedded") >= 4; });
   EXPECT_EQ(serve_->stop(), 0);
   const uint64_t first_run = [&] {
-    const Catalog catalog = Catalog::open_read_only(catalog_path(data_));
+    const Catalog catalog = Catalog::open_read_only(catalogue_);
     const CatalogCounts counts = catalog.counts();
     uint64_t live = 0;
     for (const auto& [model, n] : counts.live) live += n;
@@ -136,6 +139,31 @@ TEST_F(ServeServiceTest, SigtermDuringABatchCommitsItExitsZeroAndLosesNothing) {
   wait_for_catalogue(paths_of(files));
   EXPECT_EQ(counter("hashed"), 0u) << "the next start does nothing";
   EXPECT_EQ(counter("embedded"), 0u);
+  EXPECT_EQ(serve_->stop(), 0);
+}
+
+// kill -9 in the middle of indexing: what was committed stays, whole
+// batches only, and the next start embeds exactly the rest.
+TEST_P(ServeServiceBackendTest, SigkillDuringABatchLosesNothingCommitted) {
+  const std::vector<fs::path> files = copy_photos(photos_, 40);
+  start();
+  wait_for("the first batches", [&] { return counter("embedded") >= 4; });
+  serve_->signal(SIGKILL);
+  EXPECT_EQ(serve_->wait_exit(), 128 + SIGKILL);
+  const uint64_t first_run = [&] {
+    const Catalog catalog = Catalog::open_read_only(catalogue_);
+    const CatalogCounts counts = catalog.counts();
+    uint64_t live = 0;
+    for (const auto& [model, n] : counts.live) live += n;
+    EXPECT_EQ(live, counts.files_ok) << "every committed file is searchable: no half-recorded batch";
+    return counts.files_ok;
+  }();
+  EXPECT_GE(first_run, 4u);
+
+  start_ready();
+  wait_for_catalogue(paths_of(files));
+  EXPECT_EQ(counter("embedded"), 40u - first_run) << "what was committed is not redone";
+  EXPECT_EQ(searched_paths(), paths_of(files));
   EXPECT_EQ(serve_->stop(), 0);
 }
 
@@ -157,7 +185,7 @@ TEST_F(ServeServiceTest, OneServicePerDataFolderAndIndexSaysTheServiceRuns) {
             std::string::npos)
       << index.err;
   EXPECT_NE(index.err.find("nothing was changed"), std::string::npos) << index.err;
-  EXPECT_EQ(Catalog::open_read_only(catalog_path(data_)).generation(), generation);
+  EXPECT_EQ(Catalog::open_read_only(catalogue_).generation(), generation);
   EXPECT_EQ(serve_->stop(), 0);
 }
 

@@ -37,6 +37,19 @@ struct Service {
   }
   bool watching() const { return status().value("state", "") == "watching"; }
 
+  // GET or POST on the service's HTTP API: the status code and the JSON body.
+  std::pair<int, nlohmann::json> http(const std::string& method, const std::string& target,
+                                      const std::string& body = "") const {
+    const std::string url = status().value("api", "");
+    if (url.empty()) return {0, {}};
+    httplib::Client client(url);
+    client.set_read_timeout(30, 0);
+    const httplib::Result result =
+        method == "POST" ? client.Post(target, body, "application/json") : client.Get(target);
+    if (!result) return {0, {}};
+    return {result->status, nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false)};
+  }
+
   // Every path `imgsearchd search --json -k 100` returns.
   std::set<std::string> searched_paths() const {
     const CommandResult result = run_imgsearchd(config, {"search", "--json", "-k", "100", "a photo"}, dir);
@@ -158,6 +171,57 @@ TEST_F(SharedCatalogueServeTest, APostgresqlRestartMidIndexingLosesNothing) {
   EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM contents"), "12");
   EXPECT_EQ(cluster.sql_text(database, "SELECT count(*) FROM embeddings"), "12");
   EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+}
+
+// PostgreSQL stopped while a service runs: its searches go on from its
+// replica, with the paths the hits last resolved to and a flag saying the
+// catalogue is unreachable; /health and `imgsearchd status` name the
+// database. Once it is back, the answers are whole again.
+TEST_F(SharedCatalogueServeTest, SearchesAreAnsweredFromTheReplicaWhilePostgresqlIsDown) {
+  PostgresCluster& cluster = PostgresCluster::shared();
+  for (size_t i = 0; i < 3; ++i) copy_photo(i, laptop_.photos / ("l" + std::to_string(i) + ".jpg"));
+  for (size_t i = 3; i < 5; ++i) copy_photo(i, nas_.photos / ("n" + std::to_string(i) + ".jpg"));
+  laptop_.start();
+  nas_.start();
+  const std::set<std::string> everything = {
+      (laptop_.photos / "l0.jpg").string(), (laptop_.photos / "l1.jpg").string(),
+      (laptop_.photos / "l2.jpg").string(), "nas:" + (nas_.photos / "n3.jpg").string(),
+      "nas:" + (nas_.photos / "n4.jpg").string()};
+  const std::string query = R"({"text": "a photo", "k": 100})";
+  const auto searched = [&](const nlohmann::json& page) {
+    std::set<std::string> paths;
+    if (!page.is_object() || !page.contains("results")) return paths;
+    for (const auto& hit : page["results"])
+      for (const auto& path : hit["paths"]) paths.insert(path.get<std::string>());
+    return paths;
+  };
+  wait_for("the laptop to find every image", [&] { return searched(laptop_.http("POST", "/api/search", query).second) == everything; });
+  const std::string database = dsn_.substr(dsn_.rfind("dbname=") + 7);
+  EXPECT_EQ(laptop_.http("GET", "/health").second.value("status", ""), "ok");
+
+  ASSERT_EQ(cluster.stop_server(), "");
+  const auto [code, page] = laptop_.http("POST", "/api/search", query);
+  EXPECT_EQ(code, 200) << page.dump() << "\n" << laptop_.process.log();
+  EXPECT_EQ(searched(page), everything) << page.dump();
+  const std::string problem = page.value("catalogue_problem", "");
+  EXPECT_NE(problem.find("dbname=" + database), std::string::npos) << page.dump();
+  const auto [health_code, health] = laptop_.http("GET", "/health");
+  EXPECT_EQ(health_code, 200);
+  EXPECT_EQ(health.value("status", ""), "degraded") << health.dump();
+  EXPECT_NE(health.value("catalogue_problem", "").find("dbname=" + database), std::string::npos) << health.dump();
+  const CommandResult status = run_imgsearchd(laptop_.config, {"status", "--json"}, laptop_.dir);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  const nlohmann::json status_json = nlohmann::json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(status_json.is_object()) << status.out << status.err;
+  EXPECT_NE(status_json.value("catalog_problem", "").find("dbname=" + database), std::string::npos) << status.out;
+
+  ASSERT_EQ(cluster.start_server(), "");
+  wait_for("the catalogue to answer again", [&] { return laptop_.http("GET", "/health").second.value("status", "") == "ok"; });
+  const nlohmann::json whole = laptop_.http("POST", "/api/search", query).second;
+  EXPECT_EQ(searched(whole), everything);
+  EXPECT_FALSE(whole.contains("catalogue_problem")) << whole.dump();
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+  EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
 }
 
 }  // namespace

@@ -13,8 +13,11 @@ namespace imgsearchd::test {
 namespace {
 
 class ServeWatchTest : public ServeTest {};
+// The key cases, on SQLite and on PostgreSQL.
+class ServeWatchBackendTest : public ServeBackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, ServeWatchBackendTest, kBothBackends, backend_name);
 
-TEST_F(ServeWatchTest, DropOneFileThenManyAtOnce) {
+TEST_P(ServeWatchBackendTest, DropOneFileThenManyAtOnce) {
   start_ready();
   const fs::path one = photos_ / "one.jpg";
   copy_photo(0, one);
@@ -38,14 +41,14 @@ TEST_F(ServeWatchTest, OverwrittenFileIsEmbeddedAgain) {
   copy_photo(0, file);
   start_ready();
   wait_for_catalogue({file.string()});
-  const auto before = Catalog::open_read_only(catalog_path(data_)).vector_id_of(file.string());
+  const auto before = Catalog::open_read_only(catalogue_).vector_id_of(file.string());
 
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << read_text(coco_photos().at(1));
   }
   wait_for("the overwritten content", [&] {
-    return Catalog::open_read_only(catalog_path(data_)).vector_id_of(file.string()) != before;
+    return Catalog::open_read_only(catalogue_).vector_id_of(file.string()) != before;
   });
   wait_for_catalogue({file.string()});
   EXPECT_EQ(counter("embedded"), 2u);
@@ -71,13 +74,13 @@ TEST_F(ServeWatchTest, FileWrittenInTwoPartsIsIndexedOnceComplete) {
   wait_for_catalogue({file.string()});
   EXPECT_EQ(counter("embedded"), 1u) << "indexed once";
   EXPECT_EQ(counter("failed"), 0u) << "never recorded half-written";
-  const Catalog catalog = Catalog::open_read_only(catalog_path(data_));
+  const Catalog catalog = Catalog::open_read_only(catalogue_);
   EXPECT_TRUE(catalog.failed_files().empty());
   EXPECT_EQ(catalog.file(file.string())->signature.size, bytes.size());
   EXPECT_EQ(serve_->stop(), 0);
 }
 
-TEST_F(ServeWatchTest, RenamesAndMovesWithinAndAcrossRootsReadNothing) {
+TEST_P(ServeWatchBackendTest, RenamesAndMovesWithinAndAcrossRootsReadNothing) {
   const fs::path other = dir_ / "other";
   fs::create_directories(other);
   roots_.push_back(other.string());
@@ -153,7 +156,7 @@ TEST_F(ServeWatchTest, CaseOnlyRenameLeavesOneEntry) {
   EXPECT_EQ(serve_->stop(), 0);
 }
 
-TEST_F(ServeWatchTest, DeletedFileAndFolderLeaveTheResults) {
+TEST_P(ServeWatchBackendTest, DeletedFileAndFolderLeaveTheResults) {
   const fs::path keep = photos_ / "keep.jpg", gone = photos_ / "gone.jpg";
   copy_photo(0, keep);
   copy_photo(1, gone);
