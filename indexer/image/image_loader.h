@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "indexer/image/decode_budget.h"
+
 namespace imgsearchd {
 
 // CLIP's normalisation, per RGB channel (OpenAI's values): the recipe's
@@ -58,10 +60,19 @@ void init_image_library(const char* argv0);
 // JPEG XL and, through ImageMagick, BMP and similar; anything else libvips
 // could open (PDF, SVG, CSV...) is refused as not a photo. A file and the
 // same bytes in memory give identical results.
+// With a `budget`, the decode waits, once the header is read and before any
+// pixel is decoded, until its memory estimate (decode_memory_estimate) fits,
+// and holds it until the decoder's memory is freed.
 // Throws InvalidInput for bad options (resolution or std <= 0).
-ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options);
+ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options,
+                                    DecodeBudget* budget = nullptr);
 ImageLoadResult load_image_for_clip(const void* data, size_t size, const PreprocessOptions& options,
-                                    const std::string& name_for_errors);
+                                    const std::string& name_for_errors, DecodeBudget* budget = nullptr);
+
+// What decoding `file` would hold at its peak (decode_memory_estimate of its
+// header, with the shrink-on-load the loader would use), for `options`.
+// Empty for a file whose header cannot be read.
+std::optional<uint64_t> decode_memory_estimate(const std::filesystem::path& file, const PreprocessOptions& options);
 
 // The centre crop before normalisation, as 8-bit RGB, row major (HWC):
 // what tests compare with Pillow, and what thumbnails can reuse.
