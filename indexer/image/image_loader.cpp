@@ -481,18 +481,9 @@ Crop decode_crop(Input input, const PreprocessOptions& options, DecodeBudget* bu
   return crop;
 }
 
-// ToTensor + Normalize: HWC bytes to CHW floats, (v / 255 - mean) / std.
 std::vector<float> normalise_to_chw(const Crop& crop, const PreprocessOptions& options) {
-  const size_t plane = static_cast<size_t>(crop.size) * crop.size;
-  std::vector<float> chw(3 * plane);
-  for (int channel = 0; channel < 3; ++channel) {
-    const float mean = options.mean[channel];
-    const float std = options.std[channel];
-    float* out = chw.data() + channel * plane;
-    for (size_t i = 0; i < plane; ++i) {
-      out[i] = (static_cast<float>(crop.hwc[3 * i + channel]) / 255.0f - mean) / std;
-    }
-  }
+  std::vector<float> chw(3 * static_cast<size_t>(crop.size) * crop.size);
+  normalise_crop(crop.hwc.data(), crop.size, options, chw.data());
   return chw;
 }
 
@@ -511,12 +502,14 @@ ImageLoadResult preprocess(const Input& input, const PreprocessOptions& options,
   return result;
 }
 
-RgbCrop rgb_crop(const Input& input, const PreprocessOptions& options) {
+RgbCrop rgb_crop(const Input& input, const PreprocessOptions& options, DecodeBudget* budget) {
   RgbCrop result;
   try {
-    Crop crop = decode_crop(input, options, nullptr);
+    Crop crop = decode_crop(input, options, budget);
     result.hwc = std::move(crop.hwc);
     result.size = crop.size;
+    result.source_width = crop.source.width;
+    result.source_height = crop.source.height;
   } catch (const LoadFailure& failure) {
     result.error = failure.text();
   }
@@ -526,6 +519,19 @@ RgbCrop rgb_crop(const Input& input, const PreprocessOptions& options) {
 }  // namespace
 
 void init_image_library(const char* argv0) { ensure_vips_initialised(argv0); }
+
+// ToTensor + Normalize: HWC bytes to CHW floats, (v / 255 - mean) / std.
+void normalise_crop(const uint8_t* hwc, int size, const PreprocessOptions& options, float* chw) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int channel = 0; channel < 3; ++channel) {
+    const float mean = options.mean[channel];
+    const float std = options.std[channel];
+    float* out = chw + channel * plane;
+    for (size_t i = 0; i < plane; ++i) {
+      out[i] = (static_cast<float>(hwc[3 * i + channel]) / 255.0f - mean) / std;
+    }
+  }
+}
 
 ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options,
                                     DecodeBudget* budget) {
@@ -553,13 +559,13 @@ std::optional<uint64_t> decode_memory_estimate(const std::filesystem::path& file
   }
 }
 
-RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options) {
-  return rgb_crop(file_input(file), options);
+RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options, DecodeBudget* budget) {
+  return rgb_crop(file_input(file), options, budget);
 }
 
 RgbCrop load_rgb_crop(const void* data, size_t size, const PreprocessOptions& options,
                       const std::string& name_for_errors) {
-  return rgb_crop(buffer_input(data, size, name_for_errors), options);
+  return rgb_crop(buffer_input(data, size, name_for_errors), options, nullptr);
 }
 
 }  // namespace imgsearchd

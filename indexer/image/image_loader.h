@@ -80,9 +80,19 @@ struct RgbCrop {
   std::vector<uint8_t> hwc;
   int size = 0;
   std::string error;  // empty on success
+  int source_width = 0;   // after EXIF orientation
+  int source_height = 0;
 };
-RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options);
+// `budget` as for load_image_for_clip.
+RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options,
+                      DecodeBudget* budget = nullptr);
 RgbCrop load_rgb_crop(const void* data, size_t size, const PreprocessOptions& options,
                       const std::string& name_for_errors);
+
+// ToTensor + Normalize of a crop: writes 3 x size x size floats (CHW) to
+// `chw`. load_image_for_clip's result is exactly this of load_rgb_crop's, so
+// a caller can keep images as bytes (a quarter of the memory) until the model
+// takes them.
+void normalise_crop(const uint8_t* hwc, int size, const PreprocessOptions& options, float* chw);
 
 }  // namespace imgsearchd
