@@ -68,9 +68,10 @@ struct IndexingOptions {
   // (decode_budget.h): a large photo waits for earlier decodes to finish
   // instead of decoding beside them. 0 = no limit.
   uint64_t decode_memory_bytes = uint64_t{96} << 20;
-  // Niceness added to the decode workers (Linux): the model's threads, which
-  // are what indexing waits for, then get the cores first, and decoding fills
-  // the gaps instead of preempting them mid-operation. 0 = same priority.
+  // Niceness added to the decode workers (Linux), so that the model's
+  // threads get the cores first. Measured worse on a shared machine (decoding
+  // then yields to every other process too; README, Performance), so 0, the
+  // caller's priority, is the default; kept for benchmarks.
   int decode_niceness = 0;
   size_t queue_size = 64;           // decoded images waiting for the model, at most
   size_t batch_size = 16;           // images per model call
