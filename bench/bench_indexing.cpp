@@ -6,6 +6,14 @@
 //
 //   bench_indexing --weights FILE --photos DIR [--copies K] [--threads N] [--decode-threads N]
 //                  [--batch B] [--queue Q] [--model-seconds S] [--work DIR]
+//                  [--decode-memory-mb M] [--decode-niceness N[,N...]]
+//
+// Core-seconds are the process's CPU time (every thread): decoding alone on
+// one thread, the model alone, and the indexing run, so the CPU ceiling
+// (cores / (decode + model core-s per image)) and the share of the cores the
+// run got are taken in the same run. With several --decode-niceness values
+// the indexing run is repeated, alternating, once per value (a fresh
+// catalogue each time); the top-level figures are the first value's.
 //
 // The photos are copied K times into a fresh tree under --work, each copy
 // with a few bytes appended after the image data (decoders ignore them), so
@@ -14,6 +22,7 @@
 // FAISS) into a fresh catalogue.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,7 +60,28 @@ struct Args {
   int batch = 16;
   int queue = 64;
   double model_seconds = 10;
+  int decode_memory_mb = -1;  // -1: the pipeline's default
+  std::vector<int> niceness{0};
+  int rounds = 1;
 };
+
+std::vector<int> int_list(const std::string& text) {
+  std::vector<int> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    values.push_back(std::stoi(text.substr(start, comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return values;
+}
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
 
 [[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "bench_indexing: %s\n", message.c_str());
@@ -80,6 +110,12 @@ Args parse(int argc, char** argv) {
       args.batch = std::stoi(value);
     } else if (key == "--queue") {
       args.queue = std::stoi(value);
+    } else if (key == "--decode-memory-mb") {
+      args.decode_memory_mb = std::stoi(value);
+    } else if (key == "--decode-niceness") {
+      args.niceness = int_list(value);
+    } else if (key == "--rounds") {
+      args.rounds = std::stoi(value);
     } else if (key == "--model-seconds") {
       args.model_seconds = std::stod(value);
     } else {
@@ -107,20 +143,26 @@ size_t make_tree(const Args& args, const fs::path& tree) {
   return made;
 }
 
-// Decoding and preprocessing alone, one thread: milliseconds per photo.
-double decode_ms_per_image(const fs::path& tree, const imgsearchd::PreprocessOptions& preprocess) {
+// Decoding and preprocessing alone, one at a time: core-milliseconds per
+// photo (libvips' worker thread included).
+double decode_core_ms_per_image(const fs::path& tree, const imgsearchd::PreprocessOptions& preprocess) {
   size_t images = 0;
-  const Clock::time_point start = Clock::now();
+  const double start = process_cpu_seconds();
   for (const auto& entry : fs::directory_iterator(tree)) {
     if (entry.path().filename().string().rfind("0-", 0) != 0) continue;  // one copy of each photo
     const imgsearchd::ImageLoadResult loaded = imgsearchd::load_image_for_clip(entry.path(), preprocess);
     if (!loaded.ok()) die(loaded.error);
     ++images;
   }
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count() / static_cast<double>(images);
+  return 1000.0 * (process_cpu_seconds() - start) / static_cast<double>(images);
 }
 
-double model_only_images_per_second(imgsearchd::ClipModel& model, int batch, double seconds) {
+struct ModelOnly {
+  double images_per_second = 0;
+  double core_ms_per_image = 0;
+};
+
+ModelOnly model_only(imgsearchd::ClipModel& model, int batch, double seconds) {
   const int resolution = model.info().image_resolution;
   std::vector<float> pixels(static_cast<size_t>(batch) * 3 * resolution * resolution);
   std::mt19937 rng(1);
@@ -129,13 +171,15 @@ double model_only_images_per_second(imgsearchd::ClipModel& model, int batch, dou
   model.encode_images(pixels.data(), static_cast<size_t>(batch));  // warm-up
   size_t images = 0;
   const Clock::time_point start = Clock::now();
+  const double cpu_start = process_cpu_seconds();
   double elapsed = 0;
   while (images < static_cast<size_t>(2 * batch) || elapsed < seconds) {
     model.encode_images(pixels.data(), static_cast<size_t>(batch));
     images += static_cast<size_t>(batch);
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   }
-  return static_cast<double>(images) / elapsed;
+  const double cpu = process_cpu_seconds() - cpu_start;
+  return ModelOnly{static_cast<double>(images) / elapsed, 1000.0 * cpu / static_cast<double>(images)};
 }
 
 }  // namespace
@@ -158,51 +202,76 @@ int main(int argc, char** argv) {
   const imgsearchd::ModelInfo& info = model->info();
 
   reset_peak_rss();
-  const double model_rate = model_only_images_per_second(*model, args.batch, args.model_seconds);
+  const ModelOnly model_alone = model_only(*model, args.batch, args.model_seconds);
   // What the model takes when it runs: weights and libtorch's working memory
   // at this batch size (the peak while it ran alone).
   const double rss_model_mb = status_mb("VmHWM:");
 
-  const fs::path data = args.work / "data";
-  fs::remove_all(data);
-  imgsearchd::Catalog catalog = imgsearchd::Catalog::open(data / "catalog.db");
-  const imgsearchd::ModelId model_id = catalog.model("bench", info.fingerprint, info.embed_dim);
-  const fs::path index_file = data / "index.faiss";
-  imgsearchd::OpenedIndex opened = imgsearchd::VectorIndex::open(index_file, catalog, model_id);
-
-  imgsearchd::IndexingOptions options;
-  options.scan.roots = {tree};
-  options.decode_threads = args.decode_threads;
-  options.queue_size = static_cast<size_t>(args.queue);
-  options.batch_size = static_cast<size_t>(args.batch);
   imgsearchd::PreprocessOptions preprocess;
   preprocess.resolution = info.image_resolution;
   preprocess.mean = info.mean;
   preprocess.std = info.std;
+  const double decode_core_ms = decode_core_ms_per_image(tree, preprocess);
 
-  const double decode_ms = decode_ms_per_image(tree, preprocess);
+  std::string runs_json;
+  struct Run {
+    double rate = 0, seconds = 0, cpu_seconds = 0, rss_peak_mb = 0;
+  };
+  std::vector<Run> first_runs;
+  for (int round = 0; round < args.rounds; ++round) {
+    for (size_t variant = 0; variant < args.niceness.size(); ++variant) {
+      const fs::path data = args.work / "data";
+      fs::remove_all(data);
+      imgsearchd::Catalog catalog = imgsearchd::Catalog::open(data / "catalog.db");
+      const imgsearchd::ModelId model_id = catalog.model("bench", info.fingerprint, info.embed_dim);
+      imgsearchd::OpenedIndex opened = imgsearchd::VectorIndex::open(data / "index.faiss", catalog, model_id);
 
-  reset_peak_rss();
-  const double rss_before_indexing_mb = status_mb("VmRSS:");
-  imgsearchd::IndexingTarget target{catalog, model_id, &opened.index};
-  const imgsearchd::IndexingSummary summary = imgsearchd::run_indexing(target, *model, preprocess, options);
-  const double rss_peak_mb = status_mb("VmHWM:");
-  if (summary.counts.embedded != files) {
-    die("expected " + std::to_string(files) + " images embedded, got " + std::to_string(summary.counts.embedded) +
-        " (" + std::to_string(summary.counts.failed) + " failed)");
+      imgsearchd::IndexingOptions options;
+      options.scan.roots = {tree};
+      options.decode_threads = args.decode_threads;
+      options.queue_size = static_cast<size_t>(args.queue);
+      options.batch_size = static_cast<size_t>(args.batch);
+      if (args.decode_memory_mb >= 0) options.decode_memory_bytes = static_cast<uint64_t>(args.decode_memory_mb) << 20;
+      options.decode_niceness = args.niceness[variant];
+
+      reset_peak_rss();
+      const double cpu_start = process_cpu_seconds();
+      imgsearchd::IndexingTarget target{catalog, model_id, &opened.index};
+      const imgsearchd::IndexingSummary summary = imgsearchd::run_indexing(target, *model, preprocess, options);
+      Run run;
+      run.cpu_seconds = process_cpu_seconds() - cpu_start;
+      run.rss_peak_mb = status_mb("VmHWM:");
+      run.rate = summary.images_per_second();
+      run.seconds = summary.seconds;
+      if (summary.counts.embedded != files) {
+        die("expected " + std::to_string(files) + " images embedded, got " + std::to_string(summary.counts.embedded) +
+            " (" + std::to_string(summary.counts.failed) + " failed)");
+      }
+      if (round == 0 && variant == 0) first_runs.push_back(run);
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "%s{\"round\": %d, \"decode_niceness\": %d, \"images_per_second\": %.3f, \"seconds\": %.2f, "
+                    "\"cpu_seconds\": %.2f, \"rss_peak_mb\": %.1f}",
+                    runs_json.empty() ? "" : ", ", round, args.niceness[variant], run.rate, run.seconds,
+                    run.cpu_seconds, run.rss_peak_mb);
+      runs_json += line;
+      std::fprintf(stderr, "bench_indexing: round %d, decode niceness %d: %.2f images/s, peak RSS %.0f MB\n", round,
+                   args.niceness[variant], run.rate, run.rss_peak_mb);
+    }
   }
-
-  const double indexing_rate = summary.images_per_second();
-  // Everything above the model's own footprint, per the design's budget.
-  const double overhead_mb = rss_peak_mb - rss_model_mb;
+  const Run& first = first_runs.front();
+  const double overhead_mb = first.rss_peak_mb - rss_model_mb;
+  const unsigned cores = std::thread::hardware_concurrency();
   std::printf(
       "{\"files\": %zu, \"batch\": %d, \"threads\": %d, \"decode_threads\": %d, \"resolution\": %d, "
-      "\"model_load_s\": %.2f, \"model_images_per_second\": %.3f, \"indexing_images_per_second\": %.3f, "
-      "\"indexing_seconds\": %.2f, \"decode_ms_per_image\": %.1f, \"cores\": %u, \"rss_start_mb\": %.1f, \"rss_model_mb\": %.1f, \"rss_before_indexing_mb\": %.1f, "
-      "\"rss_peak_mb\": %.1f, \"overhead_mb\": %.1f, \"overhead_kb_per_image\": %.1f}\n",
-      files, args.batch, args.threads, args.decode_threads, info.image_resolution, load_seconds, model_rate,
-      indexing_rate, summary.seconds, decode_ms, std::thread::hardware_concurrency(), rss_start_mb, rss_model_mb, rss_before_indexing_mb, rss_peak_mb, overhead_mb,
-      overhead_mb * 1024.0 / static_cast<double>(files));
+      "\"model_load_s\": %.2f, \"model_images_per_second\": %.3f, \"model_core_ms_per_image\": %.1f, "
+      "\"indexing_images_per_second\": %.3f, \"indexing_seconds\": %.2f, \"indexing_cpu_seconds\": %.2f, "
+      "\"decode_core_ms_per_image\": %.1f, \"cores\": %u, \"rss_start_mb\": %.1f, \"rss_model_mb\": %.1f, "
+      "\"rss_peak_mb\": %.1f, \"overhead_mb\": %.1f, \"overhead_kb_per_image\": %.1f, \"runs\": [%s]}\n",
+      files, args.batch, args.threads, args.decode_threads, info.image_resolution, load_seconds,
+      model_alone.images_per_second, model_alone.core_ms_per_image, first.rate, first.seconds, first.cpu_seconds,
+      decode_core_ms, cores, rss_start_mb, rss_model_mb, first.rss_peak_mb, overhead_mb,
+      overhead_mb * 1024.0 / static_cast<double>(files), runs_json.c_str());
   fs::remove_all(args.work);
   return 0;
 }

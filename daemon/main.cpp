@@ -7,8 +7,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -46,10 +49,41 @@ int exit_code_for(ErrorKind kind) {
   return 1;
 }
 
+// `imgsearchd index` and `serve` run the model's OpenMP threads beside the decode
+// workers. With libgomp's default wait policy, a model thread that reaches a
+// barrier spins while its partner is descheduled (by a decoder or another
+// process): bench/indexing_bench.sh measured 2.4x the model's CPU time per
+// image that way on a shared 2-core machine, and indexing at up to 3.5x the
+// images/s with OMP_WAIT_POLICY=PASSIVE (README, Performance). libgomp reads
+// the variable only when it loads, so it is set here and the binary
+// re-executed, once, and only for `index` and `serve` (whose searches also run
+// the model beside indexing) and when neither OMP_WAIT_POLICY
+// nor GOMP_SPINCOUNT was set by the user.
+void prefer_passive_openmp_wait_for_indexing(int argc, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  // The subcommand is the first word that is neither an option nor the
+  // value of -c/--config.
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "-c" || word == "--config") {
+      ++i;
+      continue;
+    }
+    if (!word.empty() && word[0] == '-') continue;
+    if (word != "index" && word != "serve") return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    std::fflush(nullptr);
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY");  // could not re-execute: go on as we are
+    return;
+  }
+}
+
 }  // namespace imgsearchd
 
 int main(int argc, char** argv) {
   using namespace imgsearchd;
+  prefer_passive_openmp_wait_for_indexing(argc, argv);
   // First, before any thread starts: may re-execute the binary once so that
   // OpenBLAS loads with the best kernels this CPU supports. Its start-up
   // check starts OpenBLAS's thread pool, and those threads keep the signal

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "indexer/image/decode_budget.h"
+
 namespace imgsearchd {
 
 // CLIP's normalisation, per RGB channel (OpenAI's values): the recipe's
@@ -58,10 +60,19 @@ void init_image_library(const char* argv0);
 // JPEG XL and, through ImageMagick, BMP and similar; anything else libvips
 // could open (PDF, SVG, CSV...) is refused as not a photo. A file and the
 // same bytes in memory give identical results.
+// With a `budget`, the decode waits, once the header is read and before any
+// pixel is decoded, until its memory estimate (decode_memory_estimate) fits,
+// and holds it until the decoder's memory is freed.
 // Throws InvalidInput for bad options (resolution or std <= 0).
-ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options);
+ImageLoadResult load_image_for_clip(const std::filesystem::path& file, const PreprocessOptions& options,
+                                    DecodeBudget* budget = nullptr);
 ImageLoadResult load_image_for_clip(const void* data, size_t size, const PreprocessOptions& options,
-                                    const std::string& name_for_errors);
+                                    const std::string& name_for_errors, DecodeBudget* budget = nullptr);
+
+// What decoding `file` would hold at its peak (decode_memory_estimate of its
+// header, with the shrink-on-load the loader would use), for `options`.
+// Empty for a file whose header cannot be read.
+std::optional<uint64_t> decode_memory_estimate(const std::filesystem::path& file, const PreprocessOptions& options);
 
 // The centre crop before normalisation, as 8-bit RGB, row major (HWC):
 // what tests compare with Pillow, and what thumbnails can reuse.
@@ -69,9 +80,19 @@ struct RgbCrop {
   std::vector<uint8_t> hwc;
   int size = 0;
   std::string error;  // empty on success
+  int source_width = 0;   // after EXIF orientation
+  int source_height = 0;
 };
-RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options);
+// `budget` as for load_image_for_clip.
+RgbCrop load_rgb_crop(const std::filesystem::path& file, const PreprocessOptions& options,
+                      DecodeBudget* budget = nullptr);
 RgbCrop load_rgb_crop(const void* data, size_t size, const PreprocessOptions& options,
                       const std::string& name_for_errors);
+
+// ToTensor + Normalize of a crop: writes 3 x size x size floats (CHW) to
+// `chw`. load_image_for_clip's result is exactly this of load_rgb_crop's, so
+// a caller can keep images as bytes (a quarter of the memory) until the model
+// takes them.
+void normalise_crop(const uint8_t* hwc, int size, const PreprocessOptions& options, float* chw);
 
 }  // namespace imgsearchd

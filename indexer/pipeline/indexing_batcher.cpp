@@ -11,10 +11,12 @@
 namespace imgsearchd::indexing {
 
 Batcher::Batcher(const IndexingTarget& target, ClipModel* model, const IndexingOptions& options,
-                 ContentClaims& claims, IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit)
+                 const PreprocessOptions& preprocess, ContentClaims& claims, IndexingCounts& counts, uint64_t& done,
+                 std::function<void()> on_commit)
     : target_(target),
       model_(model),
       options_(options),
+      preprocess_(preprocess),
       claims_(claims),
       counts_(counts),
       done_(done),
@@ -22,12 +24,19 @@ Batcher::Batcher(const IndexingTarget& target, ClipModel* model, const IndexingO
 
 void Batcher::add(WorkItem item) {
   switch (item.kind) {
-    case WorkItem::Kind::embed:
-      if (pixels_.empty()) pixels_.reserve(item.pixels.size() * options_.batch_size);
-      pixels_.insert(pixels_.end(), item.pixels.begin(), item.pixels.end());
-      item.pixels = {};
+    case WorkItem::Kind::embed: {
+      const int size = preprocess_.resolution;
+      const size_t floats = 3 * static_cast<size_t>(size) * size;
+      IMGSEARCHD_CHECK(item.crop.size() == floats, "a decoded crop of " + item.path + " has " +
+                                                       std::to_string(item.crop.size()) + " bytes, expected " +
+                                                       std::to_string(floats));
+      if (pixels_.empty()) pixels_.reserve(floats * options_.batch_size);
+      pixels_.resize(pixels_.size() + floats);
+      normalise_crop(item.crop.data(), size, preprocess_, pixels_.data() + pixels_.size() - floats);
+      item.crop = {};
       embeds_.push_back(std::move(item));
       break;
+    }
     case WorkItem::Kind::attach:
       attaches_.push_back(IndexedFile{std::move(item.path), item.signature, item.hash, {}});
       break;

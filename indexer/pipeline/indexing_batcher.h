@@ -22,8 +22,10 @@ class Batcher {
   // `claims` are the workers' (see ContentClaims): a commit releases those
   // of the contents it embedded.
   // `model` is null for no model (items are then only recorded, never embedded).
-  Batcher(const IndexingTarget& target, ClipModel* model, const IndexingOptions& options, ContentClaims& claims,
-          IndexingCounts& counts, uint64_t& done, std::function<void()> on_commit);
+  // Images come as 8-bit crops, normalised with `preprocess` into the batch.
+  Batcher(const IndexingTarget& target, ClipModel* model, const IndexingOptions& options,
+          const PreprocessOptions& preprocess, ContentClaims& claims, IndexingCounts& counts, uint64_t& done,
+          std::function<void()> on_commit);
 
   // Takes one item; commits when a batch is full.
   void add(WorkItem item);
@@ -45,6 +47,7 @@ class Batcher {
   const IndexingTarget& target_;
   ClipModel* model_;
   const IndexingOptions& options_;
+  const PreprocessOptions preprocess_;
   ContentClaims& claims_;
   IndexingCounts& counts_;
   uint64_t& done_;

@@ -187,7 +187,7 @@ class IndexingRun {
   IndexingSummary execute() {
     IndexingCounts& counts = summary_.counts;
     indexing::ContentClaims claims;
-    Batcher batcher(target_, model_, options_, claims, counts, done_, [this] { report(); });
+    Batcher batcher(target_, model_, options_, preprocess_, claims, counts, done_, [this] { report(); });
 
     // Phase 2: hash, decode, embed, commit.
     phase_ = IndexingProgress::Phase::indexing;
@@ -197,7 +197,8 @@ class IndexingRun {
       BoundedQueue<WorkItem> queue(options_.queue_size);
       const Catalog& catalog = target_.catalog;
       WorkerPool workers(work_, [&catalog] { return catalog.open_reader(); }, target_.model, preprocess_,
-                         worker_count(options_.decode_threads), claims, queue, stop_);
+                         worker_count(options_.decode_threads), options_.decode_memory_bytes,
+                         options_.decode_niceness, claims, queue, stop_);
       pool_ = &workers;
       while (std::optional<WorkItem> item = queue.pop()) {
         // Asked to stop: finish the batch being gathered, but run no more
@@ -213,6 +214,8 @@ class IndexingRun {
       summary_.stopped = stop_requested(stop_);
     }
     work_ = {};
+    // A service goes idle after a run: it should not sit on the run's peak.
+    indexing::return_freed_memory();
 
     // Phase 3: after phase 2, so a moved file's old path could lend it its content.
     if (!summary_.stopped && !gone_.empty()) {

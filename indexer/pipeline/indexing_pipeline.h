@@ -64,6 +64,15 @@ class ClipModel;
 struct IndexingOptions {
   ScanOptions scan;                 // the roots and what is a candidate
   int decode_threads = 0;           // hashing and decoding workers; 0 = one per core
+  // Memory the decoders may hold at once, by each image's header estimate
+  // (decode_budget.h): a large photo waits for earlier decodes to finish
+  // instead of decoding beside them. 0 = no limit.
+  uint64_t decode_memory_bytes = uint64_t{96} << 20;
+  // Niceness added to the decode workers (Linux), so that the model's
+  // threads get the cores first. Measured worse on a shared machine (decoding
+  // then yields to every other process too; README, Performance), so 0, the
+  // caller's priority, is the default; kept for benchmarks.
+  int decode_niceness = 0;
   size_t queue_size = 64;           // decoded images waiting for the model, at most
   size_t batch_size = 16;           // images per model call
   size_t max_files_per_commit = 1024;  // attaches, failures and deletions per transaction, at most

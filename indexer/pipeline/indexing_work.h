@@ -37,7 +37,9 @@ struct WorkItem {
   ContentHash hash;          // embed, attach, record, attach_after; failed when `claimed`
   bool claimed = false;      // failed: this item was the one embedding its content (see ContentClaims)
   bool known = false;        // vanished: the catalogue has the path
-  std::vector<float> pixels; // embed: 3 x R x R, as the model takes them
+  // embed: the R x R x 3 centre crop, 8-bit (HWC); the batcher normalises it
+  // as it gathers the batch, so queued images take a quarter of the memory.
+  std::vector<uint8_t> crop;
   std::string reason;        // failed
 };
 

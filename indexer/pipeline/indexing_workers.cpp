@@ -1,10 +1,21 @@
 #include "indexer/pipeline/indexing_workers.h"
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <utility>
 
 #include "indexer/scan/content_hash.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace imgsearchd::indexing {
 namespace {
@@ -35,15 +46,44 @@ std::string with_path_replaced(std::string reason, const std::string& old_path, 
   return reason;
 }
 
+// Decoding an image this large frees tens of megabytes at once; glibc keeps
+// freed memory in each thread's arena for reuse, so without a trim the
+// process keeps the peak of every decoder thread's arena for good.
+constexpr uint64_t kTrimAfterPixels = 4'000'000;
+
+// Lowers the calling thread's priority by `niceness` (Linux: nice values are
+// per thread). Failing is harmless: the worker runs at the usual priority.
+void lower_this_thread_priority(int niceness) {
+#if defined(__linux__)
+  if (niceness <= 0) return;
+  const auto thread = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, thread);
+  if (errno == 0 && setpriority(PRIO_PROCESS, thread, current + niceness) != 0) {
+    spdlog::debug("decode worker: cannot lower its priority: {}", std::strerror(errno));
+  }
+#else
+  (void)niceness;
+#endif
+}
+
 }  // namespace
 
+void return_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 WorkerPool::WorkerPool(const std::vector<WorkFile>& work, ReaderFactory open_reader, ModelId model,
-                       const PreprocessOptions& preprocess, int threads, ContentClaims& claims,
-                       BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop)
+                       const PreprocessOptions& preprocess, int threads, uint64_t decode_memory, int niceness,
+                       ContentClaims& claims, BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop)
     : work_(work),
       open_reader_(std::move(open_reader)),
       model_(model),
       preprocess_(preprocess),
+      decode_budget_(decode_memory),
+      niceness_(niceness),
       queue_(queue),
       stop_(stop),
       claims_(claims) {
@@ -72,6 +112,7 @@ void WorkerPool::join() {
 bool WorkerPool::stopping() const { return abort_.load() || (stop_ && stop_->load()); }
 
 void WorkerPool::run_worker() {
+  lower_this_thread_priority(niceness_);
   try {
     // One connection per thread: a Catalog is not shared between threads.
     const Catalog reader = open_reader_();
@@ -165,10 +206,13 @@ void WorkerPool::process(const WorkFile& file, const Catalog& reader) {
     queue_.push(std::move(item));
     return;
   }
-  ImageLoadResult loaded = load_image_for_clip(file.path, preprocess_);
-  if (loaded.ok()) {
+  RgbCrop loaded = load_rgb_crop(file.path, preprocess_, &decode_budget_);
+  if (static_cast<uint64_t>(loaded.source_width) * static_cast<uint64_t>(loaded.source_height) >= kTrimAfterPixels) {
+    return_freed_memory();
+  }
+  if (loaded.error.empty()) {
     item.kind = WorkItem::Kind::embed;
-    item.pixels = std::move(loaded.image->chw);
+    item.crop = std::move(loaded.hwc);
   } else {
     item.kind = WorkItem::Kind::failed;
     item.claimed = true;

@@ -11,11 +11,16 @@
 #include <vector>
 
 #include "indexer/pipeline/bounded_queue.h"
+#include "indexer/image/decode_budget.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_work.h"
 #include "store/catalog/catalog.h"
 
 namespace imgsearchd::indexing {
+
+// Gives the memory freed by decoders and the model back to the system (glibc
+// keeps it in per-thread arenas otherwise); a no-op elsewhere.
+void return_freed_memory();
 
 class WorkerPool {
  public:
@@ -28,9 +33,11 @@ class WorkerPool {
   // `model` (kNoModel: nothing is decoded, contents are only recorded). The
   // last worker to finish closes `queue`. `claims` is shared with the
   // batcher, which releases them.
+  // Decodes share `decode_memory` (0: no limit); workers run `niceness`
+  // levels below the caller's priority.
   WorkerPool(const std::vector<WorkFile>& work, ReaderFactory open_reader, ModelId model,
-             const PreprocessOptions& preprocess, int threads, ContentClaims& claims, BoundedQueue<WorkItem>& queue,
-             const std::atomic<bool>* stop);
+             const PreprocessOptions& preprocess, int threads, uint64_t decode_memory, int niceness,
+             ContentClaims& claims, BoundedQueue<WorkItem>& queue, const std::atomic<bool>* stop);
   // Stops the workers (closing the queue) and waits for them.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -52,6 +59,8 @@ class WorkerPool {
   const ReaderFactory open_reader_;
   const ModelId model_;
   const PreprocessOptions preprocess_;
+  DecodeBudget decode_budget_;
+  const int niceness_;
   BoundedQueue<WorkItem>& queue_;
   const std::atomic<bool>* stop_;
 

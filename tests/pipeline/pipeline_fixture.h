@@ -49,6 +49,8 @@ class PipelineTest : public ::testing::Test {
     options.scan.roots = roots;
     options.scan.include = include_;
     options.scan.exclude = exclude_;
+    options.decode_memory_bytes = decode_memory_bytes_;
+    options.decode_niceness = decode_niceness_;
     options.decode_threads = 3;
     options.batch_size = 4;
     options.queue_size = 5;
@@ -129,6 +131,8 @@ class PipelineTest : public ::testing::Test {
 
   fs::path dir_, data_, photos_;
   std::vector<std::string> include_, exclude_;  // the scan's patterns for every run
+  uint64_t decode_memory_bytes_ = IndexingOptions{}.decode_memory_bytes;
+  int decode_niceness_ = 0;
 };
 
 }  // namespace imgsearchd

@@ -405,3 +405,45 @@ TEST_F(PipelineTest, AStoppedRunKeepsWhatItCommittedAndTheNextRunFinishes) {
 
 }  // namespace
 }  // namespace imgsearchd
+
+namespace imgsearchd {
+namespace {
+
+// Keeps every image the model is given.
+class RecordingModel : public FakeClipModel {
+ public:
+  std::vector<float> encode_images(const float* pixels, size_t n) override {
+    const size_t floats = 3 * static_cast<size_t>(kResolution) * kResolution;
+    for (size_t i = 0; i < n; ++i) images.emplace_back(pixels + i * floats, pixels + (i + 1) * floats);
+    return FakeClipModel::encode_images(pixels, n);
+  }
+  std::vector<std::vector<float>> images;
+};
+
+// A budget smaller than any photo makes the decoders take turns; the
+// workers run below the caller's priority. Every photo is still indexed, and
+// the model gets exactly what the loader makes of each (queued as 8-bit crops,
+// normalised by the batcher).
+TEST_F(PipelineTest, DecodersTakingTurnsUnderATinyBudgetGiveTheModelEachPhotoAsTheLoaderDoes) {
+  const std::vector<fs::path> photos = test::copy_photos(photos_, 8);
+  decode_memory_bytes_ = 1;
+  decode_niceness_ = 5;
+  RecordingModel model;
+  const IndexingSummary summary = index(model);
+  EXPECT_EQ(summary.counts.embedded, photos.size());
+  EXPECT_EQ(summary.counts.failed, 0u);
+
+  std::vector<std::vector<float>> expected;
+  for (const fs::path& photo : photos) {
+    const ImageLoadResult loaded = load_image_for_clip(photo, model.preprocess());
+    ASSERT_TRUE(loaded.ok()) << loaded.error;
+    expected.push_back(loaded.image->chw);
+  }
+  std::vector<std::vector<float>> given = model.images;
+  std::sort(expected.begin(), expected.end());
+  std::sort(given.begin(), given.end());
+  EXPECT_EQ(given, expected);
+}
+
+}  // namespace
+}  // namespace imgsearchd
