@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,12 +123,18 @@ ApiContext api_context(LiveIndexer& live, const Config& config) {
   };
   const std::filesystem::path data_dir = config.data_dir;
   const std::string device = config.model.device;
-  context.status = [&live, data_dir, device] {
+  const CatalogLocation catalog = catalog_location(config);
+  context.status = [&live, data_dir, device, catalog] {
     // The failed files with their reasons, from a reader of its own (WAL:
-    // current up to the last commit).
-    const Catalog reader = Catalog::open_read_only(catalog_path(data_dir));
-    const std::vector<FailedFile> failures = reader.failed_files();
-    nlohmann::json status = service_status_json(live.status(), device, &failures);
+    // current up to the last commit). A shared catalogue that cannot be
+    // reached leaves them out; the status says why (catalogue_problem).
+    std::optional<std::vector<FailedFile>> failures;
+    try {
+      failures = Catalog::open_read_only(catalog).failed_files();
+    } catch (const StoreError&) {
+      if (catalog.backend == CatalogLocation::Backend::sqlite) throw;
+    }
+    nlohmann::json status = service_status_json(live.status(), device, failures ? &*failures : nullptr);
     status["data_dir"] = data_dir.string();
     return status;
   };

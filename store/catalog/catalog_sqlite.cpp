@@ -86,23 +86,9 @@ uint64_t SqliteCatalog::read_generation() {
 // ---- Row conversions ----
 
 ContentHash parse_hash(const std::string& hex, const std::filesystem::path& file) {
-  auto bad = [&] { return StoreError(file, "a content row has hash '" + hex + "', expected 32 hex digits"); };
-  if (hex.size() != 32) throw bad();
-  ContentHash hash;
-  for (size_t i = 0; i < 32; ++i) {
-    const char c = hex[i];
-    uint64_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      throw bad();
-    }
-    uint64_t& word = i < 16 ? hash.high : hash.low;
-    word = (word << 4) | digit;
-  }
-  return hash;
+  const std::optional<ContentHash> hash = ContentHash::from_hex(hex);
+  if (!hash) throw StoreError(file, "a content row has hash '" + hex + "', expected 32 hex digits");
+  return *hash;
 }
 
 // SQLite integers are signed 64-bit; unsigned fields round-trip bit for bit.

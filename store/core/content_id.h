@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 namespace imgsearchd {
@@ -23,6 +24,26 @@ struct ContentHash {
     std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(high),
                   static_cast<unsigned long long>(low));
     return text;
+  }
+
+  // The inverse of hex(): exactly 32 lowercase hex digits, or nothing.
+  static std::optional<ContentHash> from_hex(const std::string& text) {
+    if (text.size() != 32) return std::nullopt;
+    ContentHash hash;
+    for (size_t i = 0; i < 32; ++i) {
+      const char c = text[i];
+      uint64_t digit;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<uint64_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<uint64_t>(c - 'a' + 10);
+      } else {
+        return std::nullopt;
+      }
+      uint64_t& word = i < 16 ? hash.high : hash.low;
+      word = (word << 4) | digit;
+    }
+    return hash;
   }
 };
 

@@ -46,23 +46,9 @@ constexpr int kFetchRows = 2000;
 // ---- Row conversions ----
 
 ContentHash pg_parse_hash(const std::string& hex, const std::filesystem::path& name) {
-  auto bad = [&] { return StoreError(name, "a content row has hash '" + hex + "', expected 32 hex digits"); };
-  if (hex.size() != 32) throw bad();
-  ContentHash hash;
-  for (size_t i = 0; i < 32; ++i) {
-    const char c = hex[i];
-    uint64_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      throw bad();
-    }
-    uint64_t& word = i < 16 ? hash.high : hash.low;
-    word = (word << 4) | digit;
-  }
-  return hash;
+  const std::optional<ContentHash> hash = ContentHash::from_hex(hex);
+  if (!hash) throw StoreError(name, "a content row has hash '" + hex + "', expected 32 hex digits");
+  return *hash;
 }
 
 // bigint is signed 64-bit; unsigned fields round-trip bit for bit.
