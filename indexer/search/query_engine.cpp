@@ -299,6 +299,7 @@ std::vector<float> QueryEngine::image_embedding(VectorId id, const void* data, s
     return std::move(*stored);
   ImageLoadResult loaded = load_image_for_clip(data, size, session_.preprocess(), name);
   if (!loaded.ok()) throw InvalidInput("cannot search by this image: " + loaded.error);
+  std::lock_guard<std::mutex> lock(image_model_mutex_);
   return session_.model().encode_images(loaded.image->chw.data(), 1);
 }
 
