@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,33 @@ LiveOptions live_options(const Config& config) {
   options.max_watches = static_cast<size_t>(config.watch.max_watches);
   return options;
 }
+
+// The failed files with their reasons for GET /api/status, from one reader
+// opened once and kept (current up to the last commit): the page polls the
+// status, and a PostgreSQL connection per request would cost a connect each
+// time. A shared catalogue that cannot be reached leaves them out (the
+// status says why: catalogue_problem) and is opened again next time.
+class FailedFilesReader {
+ public:
+  explicit FailedFilesReader(CatalogLocation location) : location_(std::move(location)) {}
+
+  std::optional<std::vector<FailedFile>> read() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    try {
+      if (!reader_) reader_ = Catalog::open_read_only(location_);
+      return reader_->failed_files();
+    } catch (const StoreError&) {
+      reader_.reset();
+      if (location_.backend == CatalogLocation::Backend::sqlite) throw;
+      return std::nullopt;
+    }
+  }
+
+ private:
+  const CatalogLocation location_;
+  std::mutex mutex_;
+  std::optional<Catalog> reader_;
+};
 
 // The one line systemd shows under `systemctl status`.
 std::string status_line(const LiveStatus& status) {
@@ -124,16 +152,9 @@ ApiContext api_context(LiveIndexer& live, const Config& config) {
   const std::filesystem::path data_dir = config.data_dir;
   const std::string device = config.model.device;
   const CatalogLocation catalog = catalog_location(config);
-  context.status = [&live, data_dir, device, catalog] {
-    // The failed files with their reasons, from a reader of its own (WAL:
-    // current up to the last commit). A shared catalogue that cannot be
-    // reached leaves them out; the status says why (catalogue_problem).
-    std::optional<std::vector<FailedFile>> failures;
-    try {
-      failures = Catalog::open_read_only(catalog).failed_files();
-    } catch (const StoreError&) {
-      if (catalog.backend == CatalogLocation::Backend::sqlite) throw;
-    }
+  auto failed_files = std::make_shared<FailedFilesReader>(catalog);
+  context.status = [&live, data_dir, device, failed_files] {
+    const std::optional<std::vector<FailedFile>> failures = failed_files->read();
     nlohmann::json status = service_status_json(live.status(), device, failures ? &*failures : nullptr);
     status["data_dir"] = data_dir.string();
     return status;
