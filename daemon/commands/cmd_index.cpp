@@ -87,26 +87,6 @@ std::vector<IndexingOptions> indexing_runs(const Config& config, const std::vect
   return runs;
 }
 
-void add_summary(IndexingSummary& total, const IndexingSummary& run) {
-  IndexingCounts& t = total.counts;
-  const IndexingCounts& r = run.counts;
-  t.scanned += r.scanned;
-  t.unchanged += r.unchanged;
-  t.hashed += r.hashed;
-  t.attached += r.attached;
-  t.embedded += r.embedded;
-  t.failed += r.failed;
-  t.removed += r.removed;
-  t.skipped_offline += r.skipped_offline;
-  t.deferred += r.deferred;
-  total.seconds += run.seconds;
-  total.stopped = total.stopped || run.stopped;
-  total.offline_roots.insert(total.offline_roots.end(), run.offline_roots.begin(), run.offline_roots.end());
-  total.unlisted_folders.insert(total.unlisted_folders.end(), run.unlisted_folders.begin(),
-                                run.unlisted_folders.end());
-}
-
-
 nlohmann::json summary_json(const IndexingSummary& summary, const std::string& model, const fs::path& data_dir) {
   const IndexingCounts& c = summary.counts;
   nlohmann::json offline = nlohmann::json::array();
@@ -177,9 +157,8 @@ int run_index(AppContext& context, const IndexArguments& args) {
     IndexingTarget target{catalog, model, &opened.index};
     for (const IndexingOptions& run : indexing_runs(config, roots)) {
       if (g_stop) break;
-      add_summary(summary, run_indexing(target, session.model(), session.preprocess(), run,
-                                        [&](const IndexingProgress& progress) { display.update(progress); },
-                                        &g_stop));
+      summary += run_indexing(target, session.model(), session.preprocess(), run,
+                              [&](const IndexingProgress& progress) { display.update(progress); }, &g_stop);
     }
   }
 

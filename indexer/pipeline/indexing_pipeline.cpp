@@ -335,6 +335,32 @@ class IndexingRun {
 
 }  // namespace
 
+IndexingCounts& operator+=(IndexingCounts& total, const IndexingCounts& run) {
+  total.scanned += run.scanned;
+  total.unchanged += run.unchanged;
+  total.hashed += run.hashed;
+  total.reattached += run.reattached;
+  total.attached += run.attached;
+  total.catalogued += run.catalogued;
+  total.embedded += run.embedded;
+  total.failed += run.failed;
+  total.removed += run.removed;
+  total.skipped_offline += run.skipped_offline;
+  total.deferred += run.deferred;
+  total.ignored += run.ignored;
+  return total;
+}
+
+IndexingSummary& operator+=(IndexingSummary& total, const IndexingSummary& run) {
+  total.counts += run.counts;
+  total.seconds += run.seconds;
+  total.stopped = total.stopped || run.stopped;
+  total.offline_roots.insert(total.offline_roots.end(), run.offline_roots.begin(), run.offline_roots.end());
+  total.unlisted_folders.insert(total.unlisted_folders.end(), run.unlisted_folders.begin(),
+                                run.unlisted_folders.end());
+  return total;
+}
+
 IndexingSummary run_indexing(const IndexingTarget& target, ClipModel* model, const PreprocessOptions& preprocess,
                              const IndexingOptions& options, const ProgressCallback& on_progress,
                              const std::atomic<bool>* stop) {

@@ -95,6 +95,8 @@ struct IndexingCounts {
   uint64_t deferred = 0;         // changed while being read: left for the next run
   uint64_t ignored = 0;          // change runs: paths given that lie outside every root
 };
+// Every count of `run` added to `total` (runs over several root groups).
+IndexingCounts& operator+=(IndexingCounts& total, const IndexingCounts& run);
 
 struct IndexingProgress {
   enum class Phase { scanning, indexing, removing, finished };
@@ -120,6 +122,8 @@ struct IndexingSummary {
   std::vector<std::string> unlisted_folders;  // their files were neither indexed nor removed
   double images_per_second() const { return seconds > 0 ? static_cast<double>(counts.embedded) / seconds : 0; }
 };
+// `run` after `total`: counts and seconds add up, lists join, stopped if either stopped.
+IndexingSummary& operator+=(IndexingSummary& total, const IndexingSummary& run);
 
 // Where results go: the writer catalogue, the model's id in it, and the
 // model's vector store (for FAISS, opened with VectorIndex::open, which

@@ -445,5 +445,28 @@ TEST_F(PipelineTest, DecodersTakingTurnsUnderATinyBudgetGiveTheModelEachPhotoAsT
   EXPECT_EQ(given, expected);
 }
 
+// `imgsearchd index` runs once per group of roots with the same filters and
+// reports the sum: no count may be dropped on the way.
+TEST(IndexingSummarySum, AddsEveryCountAndJoinsTheLists) {
+  IndexingSummary first;
+  first.counts = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  first.seconds = 1.5;
+  first.offline_roots.push_back(OfflineRoot{"/a", "missing", 3});
+  IndexingSummary second = first;
+  second.stopped = true;
+  second.unlisted_folders.push_back("/b/locked");
+
+  first += second;
+  const IndexingCounts& c = first.counts;
+  const std::vector<uint64_t> doubled = {c.scanned,  c.unchanged, c.hashed,  c.reattached,
+                                         c.attached, c.catalogued, c.embedded, c.failed,
+                                         c.removed,  c.skipped_offline, c.deferred, c.ignored};
+  EXPECT_EQ(doubled, (std::vector<uint64_t>{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24}));
+  EXPECT_DOUBLE_EQ(first.seconds, 3.0);
+  EXPECT_TRUE(first.stopped);
+  EXPECT_EQ(first.offline_roots.size(), 2u);
+  EXPECT_EQ(first.unlisted_folders, std::vector<std::string>{"/b/locked"});
+}
+
 }  // namespace
 }  // namespace imgsearchd
