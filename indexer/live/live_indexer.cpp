@@ -238,7 +238,7 @@ void LiveIndexer::listen() {
     ChangeListener::Woken woken;
     try {
       woken = listener_->wait(kListenWait);
-    } catch (const StoreError& e) {
+    } catch (const std::exception& e) {  // StoreError: unreachable; anything else must not end the process
       if (!lost) spdlog::warn("not listening for other services' commits (looking every {} ms meanwhile): {}",
                               follow_interval_.count(), e.what());
       lost = true;
