@@ -58,6 +58,7 @@ LiveOptions live_options(const Config& config) {
   options.poll_interval = std::chrono::seconds(config.watch.poll_interval_s);
   options.reconcile_interval = std::chrono::seconds(config.watch.reconcile_interval_s);
   options.model_check = std::chrono::seconds(config.watch.model_check_s);
+  options.follow_interval = std::chrono::seconds(config.store.postgresql.follow_interval_s);
   options.max_pending = static_cast<size_t>(config.watch.max_pending);
   options.max_watches = static_cast<size_t>(config.watch.max_watches);
   return options;

@@ -256,6 +256,7 @@ Config load_config(const std::filesystem::path& file) {
     postgresql.read("dsn", config.store.postgresql.dsn);
     postgresql.read_path("password_file", config.store.postgresql.password_file);
     postgresql.read("source", config.store.postgresql.source);
+    postgresql.read<int>("follow_interval_s", config.store.postgresql.follow_interval_s, at_least(1));
     postgresql.reject_unknown_keys();
     if (!config.store.postgresql.dsn.empty()) {
       try {

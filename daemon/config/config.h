@@ -37,6 +37,7 @@ struct Config {
       std::string dsn;                     // libpq connection string, without a password
       std::filesystem::path password_file; // libpq passfile; empty = PGPASSFILE or ~/.pgpass
       std::string source;                  // this service's files' id; empty = the host name
+      int follow_interval_s = 2;           // look for other services' commits when none was announced
     } postgresql;
   } store;
 

@@ -42,9 +42,10 @@ std::optional<StatSignature> signature_of(const fs::path& file) {
   return stat_signature_of(st);
 }
 
-// How often a service sharing a PostgreSQL catalogue looks for the other
-// services' commits (a cheap query when there are none).
-constexpr std::chrono::seconds kFollowInterval{2};
+// How long one wait of the listener thread lasts: any length does (an
+// announcement or a stop ends it at once); the follow interval is the
+// indexing thread's.
+constexpr std::chrono::seconds kListenWait{60};
 
 }  // namespace
 
@@ -73,7 +74,10 @@ struct LiveIndexer::Work {
 };
 
 LiveIndexer::LiveIndexer(LiveOptions options, Catalog catalog)
-    : data_dir_(options.data_dir), catalog_(std::move(catalog)), options_(std::move(options)) {
+    : data_dir_(options.data_dir),
+      follow_interval_(options.follow_interval),
+      catalog_(std::move(catalog)),
+      options_(std::move(options)) {
   status_.state = "starting";
   status_.model = options_.model.model;
 }
@@ -81,6 +85,7 @@ LiveIndexer::LiveIndexer(LiveOptions options, Catalog catalog)
 LiveIndexer::~LiveIndexer() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  if (listener_thread_.joinable()) listener_thread_.join();
   if (watchers_) watchers_->stop();
 }
 
@@ -90,6 +95,10 @@ void LiveIndexer::start() {
     reconcile_all_ = true;  // the start-up reconcile
   }
   watchers_ = std::make_unique<live::LiveWatchers>(*this, options_);
+  if (catalog_.has_change_log()) {
+    listener_ = catalog_.change_listener();
+    listener_thread_ = std::thread([this] { listen(); });
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -139,6 +148,7 @@ void LiveIndexer::request_reconcile() {
 
 void LiveIndexer::request_stop() {
   stop_ = true;
+  if (listener_) listener_->interrupt();
   std::lock_guard<std::mutex> lock(mutex_);
   wake_.notify_all();
 }
@@ -221,6 +231,36 @@ void LiveIndexer::wait_for_catalogue(const std::string& problem) {
   reconcile_all_ = true;
 }
 
+void LiveIndexer::listen() {
+  std::chrono::seconds delay{1};
+  bool lost = false;
+  while (!stop_) {
+    ChangeListener::Woken woken;
+    try {
+      woken = listener_->wait(kListenWait);
+    } catch (const std::exception& e) {  // StoreError: unreachable; anything else must not end the process
+      if (!lost) spdlog::warn("not listening for other services' commits (looking every {} ms meanwhile): {}",
+                              follow_interval_.count(), e.what());
+      lost = true;
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, delay, [this] { return stop_.load(); });
+      delay = std::min(delay * 2, std::chrono::seconds{30});
+      continue;
+    }
+    if (woken.why == ChangeListener::Wake::connected) {
+      if (lost) spdlog::info("listening for other services' commits again");
+      lost = false;
+      delay = std::chrono::seconds{1};
+    }
+    if (woken.why == ChangeListener::Wake::notified || woken.why == ChangeListener::Wake::connected) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      announced_generation_ = std::max(announced_generation_, woken.generation);
+      if (woken.why == ChangeListener::Wake::connected) follow_now_ = true;
+      wake_.notify_all();
+    }
+  }
+}
+
 void LiveIndexer::set_state(const std::string& state) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (status_.state != "failed") status_.state = state;
@@ -241,8 +281,11 @@ void LiveIndexer::run() {
           continue;
         }
         if (work.follow) {
-          next_follow_ = Clock::now() + kFollowInterval;
-          if (index_) catalog_.catch_up(*index_);
+          next_follow_ = Clock::now() + follow_interval_;
+          if (index_ && catalog_.catch_up(*index_) != StoreUpdate::current) {
+            spdlog::debug("followed other services' commits: index at generation {}, {} vectors",
+                          index_->generation(), index_->size());
+          }
           continue;
         }
         if (!work.forget.empty()) {
@@ -314,7 +357,10 @@ LiveIndexer::Work LiveIndexer::next_work() {
       work.check_model = true;
       return work;
     }
-    if (catalog_.has_change_log() && index_ && now >= next_follow_) {
+    // Our own commits are announced too: those the index holds need no look.
+    if (catalog_.has_change_log() && index_ &&
+        (now >= next_follow_ || follow_now_ || announced_generation_ > index_->generation())) {
+      follow_now_ = false;
       work.follow = true;
       return work;
     }

@@ -71,6 +71,10 @@ struct LiveOptions {
   std::chrono::milliseconds poll_interval{10'000};  // polled roots and folders past the watch limit
   std::chrono::seconds reconcile_interval{3600};  // 0 = only at start-up
   std::chrono::seconds model_check{5};            // while the model is missing
+  // A catalogue shared with other services (PostgreSQL): how often the
+  // index looks for their commits when none was announced (LISTEN/NOTIFY
+  // wakes it at once; this is the fallback for a missed announcement).
+  std::chrono::milliseconds follow_interval{2000};
   size_t max_pending = 100'000;                   // changed paths held before a root rescan instead
   size_t max_watches = 0;                         // inotify watches at most; 0 = the kernel's limit
 };
@@ -202,6 +206,10 @@ class LiveIndexer {
   void set_state(const std::string& state);
   // Waits, with backoff, until the catalogue answers again (or stop).
   void wait_for_catalogue(const std::string& problem);
+  // The listener thread: wakes the indexing thread's follow step when a
+  // commit is announced; reconnects a lost connection with the backoff of
+  // wait_for_catalogue.
+  void listen();
   // The roots in groups that share include and exclude lists, each group
   // with the indexing options of one run.
   std::vector<IndexingOptions> runs_for(const std::vector<LiveRoot>& roots) const;
@@ -210,6 +218,7 @@ class LiveIndexer {
 
   // Set once, read by any thread.
   const std::filesystem::path data_dir_;
+  const std::chrono::milliseconds follow_interval_;
 
   // The indexing thread's own.
   Catalog catalog_;
@@ -221,7 +230,7 @@ class LiveIndexer {
   std::chrono::steady_clock::time_point next_model_check_{};
   std::chrono::steady_clock::time_point next_reconcile_{};
   // A catalogue shared with other services (PostgreSQL): when to look for
-  // their commits next (the index follows them by polling).
+  // their commits next, if none is announced before.
   std::chrono::steady_clock::time_point next_follow_{};
 
   // Shared, under mutex_.
@@ -245,11 +254,21 @@ class LiveIndexer {
   bool stopped_ = false;
   std::condition_variable stopped_cv_;
 
+  // Commits announced by the listener thread (a shared catalogue): the
+  // newest generation announced, and whether to look at once (it has just
+  // connected, so commits may have gone unannounced).
+  uint64_t announced_generation_ = 0;
+  bool follow_now_ = false;
+
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> watcher_events_{0};
   std::atomic<uint64_t> watcher_overflows_{0};
   std::unique_ptr<live::LiveWatchers> watchers_;
   std::thread thread_;
+  // A shared catalogue's announcements of commits, waited for on a thread
+  // of their own (listen()).
+  std::unique_ptr<ChangeListener> listener_;
+  std::thread listener_thread_;
 };
 
 }  // namespace imgsearchd

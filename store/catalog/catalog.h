@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "store/core/catalog_types.h"
+#include "store/core/change_listener.h"
 #include "store/core/content_id.h"
 #include "store/core/store_error.h"
 #include "store/core/vector_store.h"
@@ -39,6 +40,15 @@
 namespace imgsearchd {
 
 class CatalogBackend;
+
+// How Catalog::apply_commit or catch_up brought a vector store to the
+// catalogue's generation.
+enum class StoreUpdate {
+  current,        // it was current already
+  applied,        // the commit, or the change log since its generation
+  rebuilt,        // reloaded from every live vector (see Catalog::rebuild_reason)
+  no_change_log,  // catch_up only: there is nothing to follow (SQLite)
+};
 
 class Catalog {
  public:
@@ -135,17 +145,36 @@ class Catalog {
   // ---- Keeping a vector store current ----
   // Applies `commit` (this catalogue's last commit) to `store`. When other
   // services committed since the store's generation (a shared PostgreSQL
-  // catalogue), it applies everything since instead, from the change log.
-  // Throws InvalidInput, changing nothing, when the store cannot be brought
-  // up to date (it must be opened again).
-  void apply_commit(VectorStore& store, const VectorChanges& commit) const;
-  // Brings `store` to the catalogue's generation from the change log (other
-  // services' commits). Returns false when there is no change log for it
-  // (SQLite: there are no other writers); true when it is current.
-  bool catch_up(VectorStore& store) const;
+  // catalogue), it brings the store to the commit's generation as catch_up
+  // does instead. Throws InvalidInput, changing nothing, when the store
+  // cannot be brought up to date (SQLite: a commit was missed; it must be
+  // opened again).
+  StoreUpdate apply_commit(VectorStore& store, const VectorChanges& commit) const;
+  // Brings `store` to the catalogue's generation (other services' commits):
+  // from the change log, or by reloading every live vector when
+  // rebuild_reason says so. no_change_log without one (SQLite: there are no
+  // other writers).
+  StoreUpdate catch_up(VectorStore& store) const;
+  // Why a vector store of `model` at `generation` holding `size` vectors
+  // is better rebuilt than caught up from the change log; empty when the
+  // change log is the way. The rule: rebuild when the log no longer reaches
+  // back to `generation` (pruned past it, or there is none), or when it
+  // names more contents than half of `size` and half of the catalogue's
+  // live vectors (a catch-up reads each named content's vector, about twice
+  // as slowly per vector as a rebuild reads every live one: README
+  // "Several machines").
+  std::string rebuild_reason(uint64_t generation, uint64_t size, ModelId model) const;
   // Whether catch_up can work: PostgreSQL keeps a change log, SQLite has
   // one writer and needs none.
   bool has_change_log() const;
+  // Deletes the change log entries no replica would use, and returns how
+  // many (PostgreSQL: the newest entries are kept, as many as half the live
+  // contents; commits do this every 64 generations). SQLite has no log.
+  uint64_t prune_change_log();
+  // Announcements of every commit of every service sharing the catalogue
+  // (store/core/change_listener.h), on a connection of the listener's own.
+  // Safe to call from any thread, like open_reader.
+  std::unique_ptr<ChangeListener> change_listener() const;
 
   // ---- store migrate: a bulk copy, nothing re-embedded ----
   // Everything this service sees: its files, every content and embedding.

@@ -10,8 +10,9 @@
 #include <system_error>
 #include <utility>
 
-#include "store/catalog/catalog_sqlite.h"
 #include "store/catalog/catalog_schema.h"
+#include "store/catalog/catalog_sqlite.h"
+#include "store/catalog/sleeping_listener.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -157,6 +158,8 @@ std::unique_ptr<CatalogBackend> SqliteCatalog::open_read_only(const std::filesys
 }
 
 std::unique_ptr<CatalogBackend> SqliteCatalog::open_reader() const { return open_read_only(file_); }
+
+std::unique_ptr<ChangeListener> SqliteCatalog::change_listener() const { return std::make_unique<SleepingListener>(); }
 
 std::string SqliteCatalog::catalog_id() {
   return guarded("reading the catalogue id",

@@ -57,7 +57,11 @@ class SqliteCatalog final : public CatalogBackend {
   uint64_t live_count(ModelId model) override;
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
+  // No change log: one writer, whose own index applies every commit.
   std::optional<TouchedContents> touched_since(uint64_t, ModelId) override { return std::nullopt; }
+  std::optional<uint64_t> touched_count_since(uint64_t) override { return std::nullopt; }
+  uint64_t prune_change_log() override { return 0; }
+  std::unique_ptr<ChangeListener> change_listener() const override;
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

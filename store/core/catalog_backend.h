@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/core/catalog_types.h"
+#include "store/core/change_listener.h"
 
 namespace imgsearchd {
 
@@ -72,9 +73,20 @@ class CatalogBackend {
   virtual std::vector<FailedFile> failed_files() = 0;
 
   // The contents touched by the commits after `generation` (up to now, in
-  // one snapshot), for `model`; nullopt where there is no change log
-  // (SQLite: one writer, whose index never misses a commit).
+  // one snapshot), for `model`; nullopt where the change log no longer
+  // reaches back to `generation` (pruned past it) or there is none (SQLite:
+  // one writer, whose index never misses a commit).
   virtual std::optional<TouchedContents> touched_since(uint64_t generation, ModelId model) = 0;
+  // How many distinct contents the commits after `generation` touched (one
+  // snapshot); nullopt as for touched_since.
+  virtual std::optional<uint64_t> touched_count_since(uint64_t generation) = 0;
+  // Deletes the change log entries no replica would use (PostgreSQL: see
+  // postgres_catalog.h); returns how many. SQLite has none.
+  virtual uint64_t prune_change_log() = 0;
+  // Announcements of commits, on a connection of the listener's own (made
+  // at its first wait). Safe to call from any thread: it reads only the
+  // location.
+  virtual std::unique_ptr<ChangeListener> change_listener() const = 0;
 
   // ---- store migrate ----
   // Everything this source sees (its files; every content and embedding).

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -44,6 +45,12 @@ struct VectorChanges {
   std::optional<uint64_t> since;
 };
 
+// Visits every live (id, vector) of the store's model in one snapshot of
+// the catalogue and returns that snapshot's generation
+// (Catalog::for_each_live_embedding).
+using LiveVectorReader =
+    std::function<uint64_t(const std::function<void(VectorId, const std::vector<float>&)>& visit)>;
+
 struct SearchHit {
   VectorId id = 0;
   float score = 0;  // inner product of normalised vectors: cosine similarity in [-1, 1]
@@ -64,6 +71,11 @@ class VectorStore {
   // nothing, if it is for another model or is not the commit right after
   // generation() (one was missed: the store must be opened again).
   virtual void apply(const VectorChanges& commit) = 0;
+  // Replaces everything the store holds with the vectors `read_live`
+  // visits, and takes their generation: a rebuild in place, for a store too
+  // far behind to catch up (Catalog::catch_up). Searches meanwhile see the
+  // old contents.
+  virtual void reload(const LiveVectorReader& read_live) = 0;
 
   // The k nearest vectors to `query` (normalised first), best first. Throws
   // InvalidInput for a query of the wrong dimension, zero or not finite.

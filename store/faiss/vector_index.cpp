@@ -119,6 +119,17 @@ std::string retrain_reason(const faiss::IndexIVFFlat& ivf, const IndexOptions& o
 
 }  // namespace
 
+// A rebuilt index saved to its file, unless the catalogue is read-only.
+static void save_quietly(const VectorIndex& index, const Catalog& catalog) {
+  if (catalog.read_only()) return;
+  try {
+    index.save(index.file());
+  } catch (const StoreError& e) {
+    // The index in memory is complete; only the cache file is missing.
+    spdlog::error("{}", e.what());
+  }
+}
+
 struct VectorIndex::Impl {
   Impl(ModelId model_in, int dim_in, IndexOptions options_in)
       : model(model_in), dim(dim_in), options(options_in), index(make_flat_index(dim_in)) {
@@ -273,7 +284,16 @@ size_t VectorIndex::size() const {
 VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexOptions options) {
   const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw InvalidInput("cannot build a vector index for unknown model id " + std::to_string(model));
-  VectorIndex built(model, info->dim, options);
+  VectorIndex built = build(model, info->dim, options, [&](const auto& visit) {
+    return catalog.for_each_live_embedding(model, visit);
+  });
+  built.impl_->catalog_id = catalog.catalog_id();
+  return built;
+}
+
+VectorIndex VectorIndex::build(ModelId model, int dim, const IndexOptions& options,
+                               const LiveVectorReader& read_live) {
+  VectorIndex built(model, dim, options);
   Impl& impl = *built.impl_;
   std::unique_lock lock(impl.mutex);  // nobody else can see it yet; add_locked expects it
 
@@ -286,16 +306,24 @@ VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexOpt
     ids.clear();
     vectors.clear();
   };
-  impl.generation = catalog.for_each_live_embedding(model, [&](VectorId id, const std::vector<float>& vector) {
+  impl.generation = read_live([&](VectorId id, const std::vector<float>& vector) {
     ids.push_back(id);
     vectors.insert(vectors.end(), vector.begin(), vector.end());
     if (ids.size() == kChunk) flush();
   });
   flush();
   impl.train_if_ready_locked();  // ivf: flat first, then trained on all of it
-  impl.catalog_id = catalog.catalog_id();
   lock.unlock();
   return built;
+}
+
+void VectorIndex::reload(const LiveVectorReader& read_live) {
+  // Built beside the old index, which searches keep using until the swap.
+  VectorIndex fresh = build(impl_->model, impl_->dim, options(), read_live);
+  std::unique_lock lock(impl_->mutex);
+  impl_->index = std::move(fresh.impl_->index);
+  impl_->take(impl_->index.get());
+  impl_->generation = fresh.impl_->generation;
 }
 
 OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& catalog, ModelId model,
@@ -315,8 +343,17 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
       const bool known_kind = header.kind == IndexKind::flat || header.kind == IndexKind::ivf;
       if (catalog.read_only() && known_kind) options.kind = header.kind;
       reason = staleness(header, catalog, *info, options.kind);
-      const bool behind = catalog.has_change_log() && reason.rfind(kBehind, 0) == 0 &&
-                          header.generation < catalog.generation();
+      bool behind = catalog.has_change_log() && reason.rfind(kBehind, 0) == 0 &&
+                    header.generation < catalog.generation();
+      if (behind) {
+        // Caught up from the change log, unless a rebuild is quicker or
+        // the log no longer reaches back (Catalog::rebuild_reason).
+        const std::string too_far = catalog.rebuild_reason(header.generation, header.count, model);
+        if (!too_far.empty()) {
+          reason += "; " + too_far;
+          behind = false;
+        }
+      }
       if (reason.empty() || behind) {
         std::unique_ptr<faiss::Index> stored = index_file::read_index(file, header);
         const auto* stored_ivf = dynamic_cast<const faiss::IndexIVFFlat*>(stored.get());
@@ -340,10 +377,15 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
           }
           // Other services' commits (or ours before a crash): the change
           // log says what they touched. Without one it is rebuilt below.
-          if (catalog.catch_up(loaded)) {
+          const StoreUpdate update = catalog.catch_up(loaded);
+          if (update == StoreUpdate::applied) {
             spdlog::info("vector index {}: caught up from catalogue generation {} to {}: {} vectors", file.string(),
                          header.generation, loaded.generation(), loaded.size());
-            return OpenedIndex{std::move(loaded), false, {}};
+            return OpenedIndex{std::move(loaded), false, {}, true};
+          }
+          if (update == StoreUpdate::rebuilt) {  // the log was pruned since rebuild_reason looked
+            save_quietly(loaded, catalog);
+            return OpenedIndex{std::move(loaded), true, reason + "; the change log was pruned meanwhile"};
           }
         }
       }
@@ -357,14 +399,7 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
   const auto level = reason.rfind("corrupt", 0) == 0 ? spdlog::level::warn : spdlog::level::info;
   spdlog::log(level, "vector index {}: {}; rebuilt from the catalogue: {} vectors of model {} at generation {} ({})",
               file.string(), reason, rebuilt.size(), model, rebuilt.generation(), rebuilt.impl_->describe());
-  if (!catalog.read_only()) {
-    try {
-      rebuilt.save(file);
-    } catch (const StoreError& e) {
-      // The index in memory is complete; only the cache file is missing.
-      spdlog::error("{}", e.what());
-    }
-  }
+  save_quietly(rebuilt, catalog);
   return OpenedIndex{std::move(rebuilt), true, reason};
 }
 

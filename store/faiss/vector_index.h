@@ -78,7 +78,11 @@ class VectorIndex final : public VectorStore {
   // Loads `file` if it was saved for this catalogue and model at the
   // catalogue's current generation with as many vectors as are live;
   // otherwise rebuilds from the catalogue, logs why (missing, stale,
-  // corrupt) and, unless the catalogue was opened read-only, saves it.
+  // corrupt) and, unless the catalogue was opened read-only, saves it. A
+  // file that is merely behind a catalogue with a change log (PostgreSQL)
+  // is loaded and caught up from the log instead, unless
+  // Catalog::rebuild_reason says a rebuild is the way (far behind, or the
+  // log pruned past it).
   // The index remembers `file`: checkpoint() saves there.
   // A catalogue opened read-only (a reader: search, status, duplicates
   // without the service) takes the kind and nprobe the file was saved with,
@@ -120,6 +124,11 @@ class VectorIndex final : public VectorStore {
   // must be opened again).
   void apply(const VectorChanges& commit) override;
 
+  // Replaces the vectors with those `read_live` visits and takes their
+  // generation (Catalog::catch_up, for an index too far behind to catch up
+  // from the change log). Searches see the old vectors until it is done.
+  void reload(const LiveVectorReader& read_live) override;
+
   // Low-level updates; they leave the generation as it is. Adding an id
   // already present replaces its vector; removing an absent id does nothing.
   // Vectors must have dim() values; they are normalised.
@@ -150,13 +159,20 @@ class VectorIndex final : public VectorStore {
 
  private:
   struct Impl;
+  // An index of `read_live`'s vectors, at its generation, with no file.
+  static VectorIndex build(ModelId model, int dim, const IndexOptions& options, const LiveVectorReader& read_live);
   std::unique_ptr<Impl> impl_;
 };
 
 struct OpenedIndex {
   VectorIndex index;
   bool rebuilt = false;
-  std::string reason;  // why it was rebuilt ("missing", "stale: ...", "corrupt: ..."); empty when loaded
+  // Why it was rebuilt ("missing", "stale: ...", "corrupt: ..."; a file
+  // behind a shared catalogue: "stale: ...; <why not caught up>"); empty
+  // when loaded.
+  std::string reason;
+  // Loaded, then caught up from the change log (a shared catalogue's).
+  bool caught_up = false;
 };
 
 }  // namespace imgsearchd

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/core/errors.h"
+#include "store/postgresql/pg_listener.h"
 #include "store/postgresql/postgres_catalog.h"
 
 namespace imgsearchd {
@@ -438,8 +439,12 @@ std::optional<TouchedContents> PgCatalog::touched_since(uint64_t generation, Mod
     const std::optional<CatalogModel> info = model_info(model);
     if (!info) throw InvalidInput("unknown model id " + std::to_string(model));
     TouchedContents touched;
-    // One snapshot: the generation and the rows agree.
+    // One snapshot: the generation, the log's reach and the rows agree.
     db_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!change_log_reaches(generation)) {
+      db_.exec("COMMIT");
+      return std::nullopt;
+    }
     touched.generation = read_generation();
     const pg::Result r = db_.exec(
         "WITH touched AS (SELECT DISTINCT vector_id FROM changes WHERE generation > $1) "
@@ -459,6 +464,68 @@ std::optional<TouchedContents> PgCatalog::touched_since(uint64_t generation, Mod
     }
     return touched;
   });
+}
+
+bool PgCatalog::change_log_reaches(uint64_t generation) {
+  const auto pruned_through = static_cast<uint64_t>(db_.exec("SELECT pruned_through FROM change_log").integer(0, 0));
+  return generation >= pruned_through;
+}
+
+std::optional<uint64_t> PgCatalog::touched_count_since(uint64_t generation) {
+  return guarded("reading the change log", [&]() -> std::optional<uint64_t> {
+    db_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    std::optional<uint64_t> count;
+    if (change_log_reaches(generation)) {
+      count = static_cast<uint64_t>(
+          db_.exec("SELECT count(DISTINCT vector_id) FROM changes WHERE generation > $1", {pg::param(generation)})
+              .integer(0, 0));
+    }
+    db_.exec("COMMIT");
+    return count;
+  });
+}
+
+// The rule (README "Several machines"): the log keeps the newest entries,
+// at most half as many as there are live contents, whole commits at a
+// time. A replica further behind is more than half its vectors behind, and
+// Catalog::catch_up rebuilds such a replica anyway (a rebuild reads fewer
+// vectors than that catch-up would), so nothing a replica would use is lost.
+// Runs beside commits (its own transaction, not under the commit lock); a
+// second pruner at the same moment skips.
+uint64_t PgCatalog::prune_change_log() {
+  require_writable("pruning the change log");
+  return guarded("pruning the change log", [&]() -> uint64_t {
+    db_.exec("BEGIN");
+    // "prune" in ASCII: one pruner at a time, the others skip.
+    if (!db_.exec("SELECT pg_try_advisory_xact_lock(482956635749)").boolean(0, 0)) {
+      db_.exec("COMMIT");
+      return 0;
+    }
+    const auto live = static_cast<uint64_t>(
+        db_.exec("SELECT count(*) FROM contents c WHERE EXISTS (SELECT 1 FROM files f WHERE f.vector_id = "
+                 "c.vector_id)")
+            .integer(0, 0));
+    const uint64_t keep = live / 2;
+    // The newest generation with an entry beyond the `keep` newest ones:
+    // it and everything older go.
+    const pg::Result cut = db_.exec("SELECT generation FROM changes ORDER BY generation DESC OFFSET $1 LIMIT 1",
+                                    {pg::param(keep)});
+    uint64_t deleted = 0;
+    if (cut.rows() > 0) {
+      const auto through = static_cast<uint64_t>(cut.integer(0, 0));
+      deleted = static_cast<uint64_t>(
+          db_.exec("WITH gone AS (DELETE FROM changes WHERE generation <= $1 RETURNING 1) SELECT count(*) FROM gone",
+                   {pg::param(through)})
+              .integer(0, 0));
+      db_.exec("UPDATE change_log SET pruned_through = greatest(pruned_through, $1)", {pg::param(through)});
+    }
+    db_.exec("COMMIT");
+    return deleted;
+  });
+}
+
+std::unique_ptr<ChangeListener> PgCatalog::change_listener() const {
+  return std::make_unique<PgChangeListener>(location_, name_);
 }
 
 std::vector<FailedFile> PgCatalog::failed_files() {

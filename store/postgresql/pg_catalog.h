@@ -48,6 +48,9 @@ class PgCatalog final : public CatalogBackend {
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
   std::optional<TouchedContents> touched_since(uint64_t generation, ModelId model) override;
+  std::optional<uint64_t> touched_count_since(uint64_t generation) override;
+  uint64_t prune_change_log() override;
+  std::unique_ptr<ChangeListener> change_listener() const override;
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 
@@ -80,6 +83,9 @@ class PgCatalog final : public CatalogBackend {
   // A path of another source as paths_of shows it.
   std::string shown_path(const std::string& source, const std::string& path) const;
   FileRecord read_file_record(const pg::Result& result, int row, int first_column);
+  // Inside a transaction: whether the change log still holds every commit
+  // after `generation`.
+  bool change_log_reaches(uint64_t generation);
 
   CatalogLocation location_;
   std::filesystem::path name_;  // "postgresql:<dsn>", for messages

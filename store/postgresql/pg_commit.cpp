@@ -6,6 +6,7 @@
 
 #include "store/core/errors.h"
 #include "store/postgresql/pg_catalog.h"
+#include "store/postgresql/pg_listener.h"
 
 namespace imgsearchd {
 namespace {
@@ -131,12 +132,17 @@ class PgBatchWriter {
   std::map<VectorId, Before> touched_;  // ordered: the result lists come out sorted by id
 };
 
+// How often (in generations) a commit prunes the change log afterwards:
+// rarely enough that its counting costs little, often enough that the log
+// stays near its bound.
+constexpr uint64_t kPruneEvery = 64;
+
 }  // namespace
 
 CommitResult PgCatalog::commit(const Batch& batch, const CatalogModel& model,
                                const std::vector<std::vector<float>>& embeddings) {
   require_writable("commit");
-  return guarded("commit", [&] {
+  CommitResult committed = guarded("commit", [&] {
     db_.exec("BEGIN");
     // First, always: the one lock every commit takes (see postgres_catalog.h).
     const uint64_t generation = static_cast<uint64_t>(
@@ -150,9 +156,21 @@ CommitResult PgCatalog::commit(const Batch& batch, const CatalogModel& model,
     for (size_t i = 0; i < batch.indexed.size(); ++i) writer.record_indexed(batch.indexed[i], embeddings[i]);
     writer.finish(generation, result);
     result.refused = std::move(writer.refused);
+    // Delivered to every listener when (and only if) the transaction commits.
+    db_.exec("SELECT pg_notify($1, $2)", {pg::param(kCommitChannel), pg::param(generation)});
     db_.exec("COMMIT");
     return result;
   });
+  if (committed.generation % kPruneEvery == 0) {
+    try {
+      const uint64_t pruned = prune_change_log();
+      if (pruned > 0) spdlog::debug("catalogue {}: pruned {} change log entries", name_.string(), pruned);
+    } catch (const StoreError& e) {
+      // The batch is committed; the log is pruned at a later commit.
+      spdlog::warn("{}", e.what());
+    }
+  }
+  return committed;
 }
 
 }  // namespace imgsearchd

@@ -57,12 +57,27 @@ int64_t Result::integer(int row, int column) const {
   }
 }
 
-Connection::Connection(const std::string& dsn, const std::string& password_file)
+Connection::Connection(const std::string& dsn, const std::string& password_file,
+                       const std::vector<std::pair<std::string, std::string>>& defaults)
     : connection_(nullptr, &PQfinish) {
-  const char* keywords[] = {"dbname", "fallback_application_name", password_file.empty() ? nullptr : "passfile",
-                            nullptr};
-  const char* values[] = {dsn.c_str(), "imgsearchd", password_file.c_str(), nullptr};
-  connection_.reset(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
+  // libpq takes keywords in order, a later one winning: `defaults` come
+  // before the dsn, which may override them.
+  std::vector<const char*> keywords, values;
+  for (const auto& [keyword, value] : defaults) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back("dbname");
+  values.push_back(dsn.c_str());
+  keywords.push_back("fallback_application_name");
+  values.push_back("imgsearchd");
+  if (!password_file.empty()) {
+    keywords.push_back("passfile");
+    values.push_back(password_file.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  connection_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (!connection_) throw PgError("libpq could not allocate a connection", "");
   if (PQstatus(connection_.get()) != CONNECTION_OK) throw PgError(error_message(nullptr, connection_.get()), "");
   PQsetNoticeProcessor(connection_.get(), &ignore_notice, nullptr);
@@ -88,5 +103,20 @@ void Connection::reset() {
   PQreset(connection_.get());
   if (PQstatus(connection_.get()) != CONNECTION_OK) throw PgError(error_message(nullptr, connection_.get()), "");
 }
+
+}  // namespace imgsearchd::pg
+
+namespace imgsearchd::pg {
+
+std::vector<std::string> Connection::take_notifications(const std::string& channel) {
+  std::vector<std::string> payloads;
+  while (PGnotify* notification = PQnotifies(connection_.get())) {
+    if (channel == notification->relname) payloads.emplace_back(notification->extra ? notification->extra : "");
+    PQfreemem(notification);
+  }
+  return payloads;
+}
+
+std::string Connection::last_error() const { return error_message(nullptr, connection_.get()); }
 
 }  // namespace imgsearchd::pg

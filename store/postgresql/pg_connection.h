@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace imgsearchd::pg {
@@ -66,8 +67,11 @@ class Result {
 class Connection {
  public:
   // Connects with `dsn` (expanded as libpq does: keywords or a URI), and
-  // `password_file` as libpq's passfile when not empty. Throws PgError.
-  Connection(const std::string& dsn, const std::string& password_file);
+  // `password_file` as libpq's passfile when not empty. `defaults` are
+  // further libpq keywords and values that `dsn` may override. Throws
+  // PgError.
+  Connection(const std::string& dsn, const std::string& password_file,
+             const std::vector<std::pair<std::string, std::string>>& defaults = {});
 
   // Runs one statement. Throws PgError with the server's message.
   Result exec(const std::string& sql, const std::vector<Param>& params = {});
@@ -78,6 +82,15 @@ class Connection {
   bool broken() const { return PQstatus(connection_.get()) == CONNECTION_BAD; }
   // Reconnects a broken connection. Throws PgError if it cannot.
   void reset();
+
+  // For LISTEN: the socket to wait on; reads what the server sent (false:
+  // the connection is lost); the payloads of the notifications received on
+  // `channel` since the last call.
+  int socket() const { return PQsocket(connection_.get()); }
+  bool consume_input() { return PQconsumeInput(connection_.get()) == 1; }
+  std::vector<std::string> take_notifications(const std::string& channel);
+  // What libpq says about the connection's last failure.
+  std::string last_error() const;
 
  private:
   // `raw` as a Result if it succeeded; else throws PgError (and frees it).

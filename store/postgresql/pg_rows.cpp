@@ -4,6 +4,7 @@
 
 #include "store/core/errors.h"
 #include "store/postgresql/pg_catalog.h"
+#include "store/postgresql/pg_listener.h"
 
 namespace imgsearchd {
 
@@ -83,7 +84,12 @@ void PgCatalog::load(const CatalogRows& rows) {
           params);
     }
     // A new generation: index files made from another catalogue are stale.
-    db_.exec("UPDATE catalog SET generation = greatest(generation, $1) + 1", {pg::param(rows.generation)});
+    const pg::Result generation = db_.exec(
+        "UPDATE catalog SET generation = greatest(generation, $1) + 1 RETURNING generation", {pg::param(rows.generation)});
+    // The change log does not describe what was loaded: a replica of this
+    // catalogue from before rebuilds rather than catch up on nothing.
+    db_.exec("UPDATE change_log SET pruned_through = $1", {pg::param(generation.integer(0, 0))});
+    db_.exec("SELECT pg_notify($1, $2)", {pg::param(kCommitChannel), pg::param(generation.integer(0, 0))});
     db_.exec("COMMIT");
   });
   model_cache_.clear();

@@ -80,6 +80,17 @@ CREATE TABLE changes (
   PRIMARY KEY (generation, vector_id)
 );
 )sql"},
+    {2, R"sql(
+-- How far back the change log reaches: the entries of the commits up to
+-- pruned_through were deleted (PgCatalog::prune_change_log), so a replica
+-- at an older generation rebuilds. Its own row, not a column of catalog:
+-- pruning never waits for the commit lock.
+CREATE TABLE change_log (
+  singleton      integer PRIMARY KEY CHECK (singleton = 1),
+  pruned_through bigint NOT NULL
+);
+INSERT INTO change_log VALUES (1, 0);
+)sql"},
 };
 
 // The advisory lock key migrations hold ("imgsearchd" in ASCII, truncated).

@@ -9,7 +9,15 @@
 // commit before it. Contents and embeddings are inserted with ON CONFLICT DO
 // NOTHING, so two services committing the same new content end with one row
 // each and no error. Every commit records the contents it touched in
-// `changes`, by generation, for replicas that catch up.
+// `changes`, by generation, for replicas that catch up, and announces its
+// generation on the channel `imgsearchd_commits` (NOTIFY, delivered when it
+// commits) to the services' listeners (pg_listener.h).
+//
+// The change log keeps its newest entries, whole commits at a time, at most
+// half as many as there are live contents; every 64th commit prunes it and
+// records in `change_log` how far back it reaches. A replica further behind
+// is rebuilt (Catalog::rebuild_reason), which a catch-up that long would
+// not beat anyway.
 #pragma once
 
 #include <memory>

@@ -77,6 +77,7 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.store.postgresql.dsn, defaults.store.postgresql.dsn);
   EXPECT_EQ(example.store.postgresql.password_file, defaults.store.postgresql.password_file);
   EXPECT_EQ(example.store.postgresql.source, defaults.store.postgresql.source);
+  EXPECT_EQ(example.store.postgresql.follow_interval_s, defaults.store.postgresql.follow_interval_s);
 }
 
 TEST(Config, StoreKeysNameThePostgresqlCatalogueAndRefuseAPasswordInTheDsn) {
@@ -88,7 +89,8 @@ TEST(Config, StoreKeysNameThePostgresqlCatalogueAndRefuseAPasswordInTheDsn) {
   const Config postgresql = load_config(write_config(
       "pg.yaml",
       "store:\n  backend: postgresql\n  postgresql:\n    dsn: 'host=db.lan dbname=photos user=me'\n"
-      "    password_file: ~/.imgsearchd-pgpass\n    source: nas\n"));
+      "    password_file: ~/.imgsearchd-pgpass\n    source: nas\n    follow_interval_s: 30\n"));
+  EXPECT_EQ(postgresql.store.postgresql.follow_interval_s, 30);
   const CatalogLocation location = catalog_location(postgresql);
   EXPECT_EQ(location.backend, CatalogLocation::Backend::postgresql);
   EXPECT_EQ(location.dsn, "host=db.lan dbname=photos user=me");

@@ -15,14 +15,18 @@ struct Service {
   ServeProcess process;
   int starts = 0;
 
-  void write_config(const std::string& dsn) {
+  // `follow_interval_s`: how often the service looks for other services'
+  // commits when none is announced (0: the default).
+  void write_config(const std::string& dsn, int follow_interval_s = 0) {
     write_text(config, "data_dir: " + data.string() +
                            "\nmodel:\n  name: " + kModelA.string() +
                            "\n  threads: 1\n  batch_size: 4\nindexer:\n  decode_threads: 1\n  queue_size: 8\n"
                            "  roots:\n    - " + photos.string() +
                            "\nwatch:\n  settle_delay_ms: 100\n  poll_interval_s: 1\n  reconcile_interval_s: 0\n"
                            "api:\n  listen: 127.0.0.1:0\nstore:\n  backend: postgresql\n  postgresql:\n"
-                           "    dsn: \"" + dsn + "\"\n    source: " + source + "\n");
+                           "    dsn: \"" + dsn + "\"\n    source: " + source + "\n" +
+                           (follow_interval_s > 0 ? "    follow_interval_s: " + std::to_string(follow_interval_s) + "\n"
+                                                  : std::string()));
   }
 
   void start() { process.start(config, dir / ("serve-" + std::to_string(++starts) + ".log")); }
@@ -142,6 +146,39 @@ TEST_F(SharedCatalogueServeTest, AServiceKilledMidBatchLosesNothingAndTheOtherKe
   laptop_.start();
   wait_for("the laptop to finish after the restart", [&] { return nas_.searched_paths().size() == 14; });
   EXPECT_EQ(laptop_.searched_paths().size(), 14u);
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+  EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
+}
+
+// A service follows another service's commits as they are announced
+// (LISTEN/NOTIFY): the laptop looks for them on its own only every 10
+// minutes, far beyond the deadline, so only the announcements can bring
+// the NAS's images into its searches in time.
+TEST_F(SharedCatalogueServeTest, AServiceFollowsAnotherServicesCommitsAsTheyAreAnnounced) {
+  laptop_.write_config(dsn_, /*follow_interval_s=*/600);
+  laptop_.start();
+  wait_for("the laptop to load its model and finish its start-up reconcile", [&] {
+    const nlohmann::json s = laptop_.status();
+    return s.value("model_loaded", false) && s.value("startup_reconcile_done", false) && laptop_.watching();
+  });
+  const std::string query = R"({"text": "a photo", "k": 100})";
+  const auto searched = [&] {
+    std::set<std::string> paths;
+    const nlohmann::json page = laptop_.http("POST", "/api/search", query).second;
+    if (!page.is_object() || !page.contains("results")) return paths;
+    for (const auto& hit : page["results"])
+      for (const auto& path : hit["paths"]) paths.insert(path.get<std::string>());
+    return paths;
+  };
+  EXPECT_TRUE(searched().empty());
+  for (size_t i = 0; i < 2; ++i) copy_photo(i, nas_.photos / ("n" + std::to_string(i) + ".jpg"));
+  nas_.start();
+  const std::set<std::string> theirs = {"nas:" + (nas_.photos / "n0.jpg").string(),
+                                        "nas:" + (nas_.photos / "n1.jpg").string()};
+  wait_for("the laptop to find the NAS's images", [&] { return searched() == theirs; });
+  // Later commits too: a photo the NAS sees while it watches.
+  copy_photo(2, nas_.photos / "n2.jpg");
+  wait_for("the laptop to find the NAS's new image", [&] { return searched().size() == 3; });
   EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
   EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
 }

@@ -384,7 +384,8 @@ TEST_F(SharedCatalogueIndexTest, AnIndexFollowsAnotherServicesCommitsFromTheChan
 
   // While idle, catch_up follows them (what a running service polls for).
   there.commit(batch_of(model, "/there/", 20, 2));
-  EXPECT_TRUE(here.catch_up(index));
+  EXPECT_EQ(here.catch_up(index), StoreUpdate::applied);
+  EXPECT_EQ(here.catch_up(index), StoreUpdate::current);
   EXPECT_EQ(index.generation(), 5u);
   EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
   EXPECT_EQ(index.search(vector_of(21, kDim), 1)[0].id, vector_id_for(hash_of(21)));
@@ -402,9 +403,112 @@ TEST_F(SharedCatalogueIndexTest, ASavedIndexBehindTheCatalogueCatchesUpInsteadOf
   test::LogCapture log;
   OpenedIndex reopened = VectorIndex::open(index_file, here, model);
   EXPECT_FALSE(reopened.rebuilt) << reopened.reason;
+  EXPECT_TRUE(reopened.caught_up);
   EXPECT_NE(log.text().find("caught up from catalogue generation 1 to 4"), std::string::npos) << log.text();
   EXPECT_EQ(reopened.index.ids(), VectorIndex::rebuild(here, model).ids());
   EXPECT_EQ(reopened.index.size(), 30u + 3 - 1) << "3 new of theirs (34 removed again), 2 of ours removed";
+}
+
+// Catching up reads each touched content's vector, about twice as slowly
+// per vector as a rebuild reads every live one: an index behind by more
+// than half its vectors (and half the catalogue's) is rebuilt instead.
+TEST_F(SharedCatalogueIndexTest, ASavedIndexFarBehindIsRebuiltRatherThanCaughtUp) {
+  {
+    OpenedIndex opened = VectorIndex::open(index_file, here, model);
+    here.apply_commit(opened.index, here.commit(batch_of(model, "/here/", 1, 4)));
+    opened.index.save(index_file);
+  }
+  there.commit(batch_of(model, "/there/", 100, 10));
+  test::LogCapture log;
+  OpenedIndex reopened = VectorIndex::open(index_file, here, model);
+  EXPECT_TRUE(reopened.rebuilt);
+  EXPECT_FALSE(reopened.caught_up);
+  EXPECT_EQ(reopened.reason,
+            "stale: it reflects catalogue generation 1, the catalogue is at generation 2; it is 10 contents behind, "
+            "more than half of its 4 vectors and of the catalogue's 14 live ones (rebuilding is quicker)");
+  EXPECT_NE(log.text().find(reopened.reason + "; rebuilt"), std::string::npos) << log.text();
+  EXPECT_EQ(reopened.index.size(), 14u);
+  EXPECT_EQ(reopened.index.ids(), VectorIndex::rebuild(here, model).ids());
+  // Saved: the next open loads it as it is.
+  EXPECT_FALSE(VectorIndex::open(index_file, here, model).rebuilt);
+}
+
+// A running service's index (one object that searches share) far behind:
+// catch_up reloads it in place.
+TEST_F(SharedCatalogueIndexTest, CatchUpReloadsAnIndexFarBehindInPlace) {
+  OpenedIndex opened = VectorIndex::open(index_file, here, model);
+  VectorIndex& index = opened.index;
+  here.apply_commit(index, here.commit(batch_of(model, "/here/", 1, 4)));
+  there.commit(batch_of(model, "/there/", 100, 1));
+  EXPECT_EQ(here.catch_up(index), StoreUpdate::applied) << "1 behind, of 4";
+  there.commit(batch_of(model, "/there/", 200, 12));
+  there.commit({model, {}, {}, {"/there/100.jpg"}});
+  EXPECT_EQ(here.rebuild_reason(index.generation(), index.size(), model),
+            "it is 13 contents behind, more than half of its 5 vectors and of the catalogue's 16 live ones "
+            "(rebuilding is quicker)");
+  EXPECT_EQ(here.catch_up(index), StoreUpdate::rebuilt);
+  EXPECT_EQ(index.generation(), here.generation());
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+  EXPECT_FALSE(index.contains(vector_id_for(hash_of(100))));
+  EXPECT_EQ(index.search(vector_of(205, kDim), 1)[0].id, vector_id_for(hash_of(205)));
+  // Our own commit after theirs: apply_commit takes the same way.
+  there.commit(batch_of(model, "/there/", 300, 20));
+  EXPECT_EQ(here.apply_commit(index, here.commit(batch_of(model, "/here/", 50, 1))), StoreUpdate::rebuilt);
+  EXPECT_EQ(index.ids(), VectorIndex::rebuild(here, model).ids());
+}
+
+// The change log keeps its newest entries, as many as half the live
+// contents (commits prune it every 64 generations): an index behind that
+// horizon is rebuilt, one within it still catches up, and both end with the
+// catalogue's vectors.
+TEST_F(SharedCatalogueIndexTest, CommitsPruneTheChangeLogAndAnIndexBehindItIsRebuilt) {
+  const std::filesystem::path recent_file = backend.dir / "recent.faiss";
+  {
+    OpenedIndex opened = VectorIndex::open(index_file, here, model);
+    here.apply_commit(opened.index, here.commit(batch_of(model, "/here/", 1, 100)));
+    opened.index.save(index_file);  // at generation 1
+  }
+  for (uint64_t seed = 1000; seed < 1127; ++seed) {  // generations 2 to 128, one new content each
+    there.commit(batch_of(model, "/there/", seed, 1));
+    if (seed == 1120) VectorIndex::open(recent_file, here, model);  // rebuilt and saved at generation 122
+  }
+  ASSERT_EQ(here.generation(), 128u);
+  // 227 live contents: at most 113 entries kept, whole commits at a time.
+  EXPECT_LE(std::stoi(backend.sql_text("SELECT count(*) FROM changes")), 113);
+  const int pruned_through = std::stoi(backend.sql_text("SELECT pruned_through FROM change_log"));
+  EXPECT_GT(pruned_through, 1);
+  EXPECT_LT(pruned_through, 122);
+  EXPECT_EQ(backend.sql_text("SELECT min(generation) FROM changes"), std::to_string(pruned_through + 1));
+
+  test::LogCapture log;
+  OpenedIndex old = VectorIndex::open(index_file, here, model);
+  EXPECT_TRUE(old.rebuilt);
+  EXPECT_NE(old.reason.find("; the change log no longer reaches back to generation 1"), std::string::npos)
+      << old.reason;
+  EXPECT_EQ(old.index.size(), 227u);
+  EXPECT_EQ(old.index.ids(), VectorIndex::rebuild(here, model).ids());
+
+  OpenedIndex recent = VectorIndex::open(recent_file, here, model);
+  EXPECT_FALSE(recent.rebuilt) << recent.reason;
+  EXPECT_TRUE(recent.caught_up);
+  EXPECT_EQ(recent.index.ids(), old.index.ids());
+}
+
+TEST_F(SharedCatalogueIndexTest, PruningKeepsHalfAsManyEntriesAsLiveContents) {
+  here.commit(batch_of(model, "/here/", 1, 10));  // generation 1: 10 entries
+  for (uint64_t seed = 20; seed < 24; ++seed) here.commit(batch_of(model, "/here/", seed, 1));  // 2 to 5
+  // 14 live: 7 entries at most, whole commits: generations 2 to 5 stay.
+  EXPECT_EQ(here.prune_change_log(), 10u);
+  EXPECT_EQ(backend.sql_text("SELECT count(*) FROM changes"), "4");
+  EXPECT_EQ(here.prune_change_log(), 0u) << "nothing more to prune";
+  EXPECT_EQ(here.rebuild_reason(0, 14, model), "the change log no longer reaches back to generation 0");
+  EXPECT_EQ(here.rebuild_reason(1, 14, model), "");
+  // Everything deleted: the log keeps nothing.
+  here.commit({model, {}, {}, {"/here/1.jpg", "/here/2.jpg", "/here/3.jpg", "/here/4.jpg", "/here/5.jpg",
+                               "/here/6.jpg", "/here/7.jpg", "/here/8.jpg", "/here/9.jpg", "/here/10.jpg",
+                               "/here/20.jpg", "/here/21.jpg", "/here/22.jpg"}});
+  EXPECT_EQ(here.prune_change_log(), 17u);
+  EXPECT_EQ(backend.sql_text("SELECT pruned_through FROM change_log"), "6");
 }
 
 }  // namespace
