@@ -87,6 +87,9 @@ __attribute__((target("avx2,fma"))) void panel_kernel_avx2(const float* x, int64
     }
     return;
   }
+  // Unrolled too: a loop indexing the sums by a run-time row would keep them
+  // in memory, and GCC then stores all 12 on every step of the loop above.
+#pragma GCC unroll 8
   for (int r = 0; r < Rows; ++r) {
     alignas(32) float row[kPanel];
     _mm256_store_ps(row, acc0[r]);
