@@ -61,16 +61,18 @@ __attribute__((target("avx512f"))) void panel_pair_kernel(const float* x, int64_
 
 // One panel (16 columns, two 256-bit halves) against `Rows` input rows, with
 // AVX2 and FMA: y[r][0..16) = bias + sum_k x[r][k] * panel[k][0..16).
-// `columns` (1..16) of the 16 are stored.
+// `columns` (1..16) of the 16 are stored. `next` (or null): the panel the
+// next call reads, fetched into L2 here, one cache line per step.
 template <int Rows>
 __attribute__((target("avx2,fma"))) void panel_kernel_avx2(const float* x, int64_t inputs, const float* panel,
                                                           const float* bias, float* y, int64_t y_stride,
-                                                          int64_t columns) {
+                                                          int64_t columns, const float* next) {
   __m256 acc0[Rows], acc1[Rows];
   const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
 #pragma GCC unroll 8
   for (int r = 0; r < Rows; ++r) acc0[r] = b0, acc1[r] = b1;
   for (int64_t k = 0; k < inputs; ++k) {
+    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + k * kPanel), _MM_HINT_T1);
     const __m256 w0 = _mm256_loadu_ps(panel + k * kPanel), w1 = _mm256_loadu_ps(panel + k * kPanel + 8);
 #pragma GCC unroll 8
     for (int r = 0; r < Rows; ++r) {
@@ -99,7 +101,8 @@ __attribute__((target("avx2,fma"))) void panel_kernel_avx2(const float* x, int64
 }
 
 using PairKernel = void (*)(const float*, int64_t, const float*, const float*, const float*, float*, int64_t, int64_t);
-using PanelKernel = void (*)(const float*, int64_t, const float*, const float*, float*, int64_t, int64_t);
+using PanelKernel = void (*)(const float*, int64_t, const float*, const float*, float*, int64_t, int64_t,
+                             const float*);
 
 template <int... I>
 constexpr std::array<PairKernel, sizeof...(I)> avx512_kernels_for_rows(std::integer_sequence<int, I...>) {
@@ -176,10 +179,17 @@ void PackedLinear::multiply(const float* x, int64_t rows, float* y, int64_t firs
       const float* panel = panel0 + half * inputs_ * kPanel;
       const int64_t panel_column = column + half * kPanel;
       const int64_t panel_columns = std::min(kPanel, columns - half * kPanel);
+      // With more than one row block, the later blocks read the panel from
+      // cache and the memory would idle meanwhile: the last one fetches the
+      // next panel.
+      const float* next = panel + inputs_ * kPanel;
+      const bool last_panel = pair + 1 == last_pair && (half == 1 || columns <= kPanel);
       for (int64_t row = 0; row < rows; row += kMaxRowsAvx2) {
         const int64_t block = std::min<int64_t>(kMaxRowsAvx2, rows - row);
+        const bool fetch = row > 0 && row + block == rows && !last_panel;
         kAvx2Kernels[static_cast<size_t>(block - 1)](x + row * inputs_, inputs_, panel, bias_.data() + panel_column,
-                                                     y + row * outputs_ + panel_column, outputs_, panel_columns);
+                                                     y + row * outputs_ + panel_column, outputs_, panel_columns,
+                                                     fetch ? next : nullptr);
       }
     }
   }
