@@ -7,7 +7,8 @@
 // Each batch size runs for S seconds split into W windows; the best and the
 // median window are reported. With fp32 the text query is also timed with the
 // general product instead of the packed text weights (ModelOptions::
-// pack_text_weights), with the cosine between the two. With bf16 or int8 the
+// pack_text_weights), with the cosine between the two, and with each packed
+// kernel this CPU runs (AVX-512, AVX2+FMA: "packed_text_ms"). With bf16 or int8 the
 // fp32 model's text query is timed too, and the embeddings' cosine to fp32's
 // is reported for 64 token sequences and the photos in DIR.
 //
@@ -248,6 +249,24 @@ int main(int argc, char** argv) {
       std::printf(", \"general_text_ms_p50\": %.3f, \"general_text_ms_p99\": %.3f, \"general_text_cpu_ms_p50\": %.3f",
                   general_text.p50, general_text.p99, general_text.cpu_p50);
       print_fidelity(*model, *general, "", "packed_vs_general");
+      general.reset();
+      // The text query with each packed kernel this CPU runs (AVX-512, AVX2+FMA),
+      // one model at a time: what a CPU with only that instruction set gets.
+      const auto chosen = imgsearchd::PackedLinear::best();
+      std::printf(", \"packed_kernel\": \"%s\", \"packed_text_ms\": {",
+                  chosen ? imgsearchd::PackedLinear::name(*chosen) : "none");
+      const char* separator = "";
+      for (const auto kernel : {imgsearchd::PackedKernel::avx512, imgsearchd::PackedKernel::avx2}) {
+        if (!imgsearchd::PackedLinear::supports(kernel)) continue;
+        options.pack_text_weights = true;
+        options.packed_kernel = kernel;
+        auto forced = imgsearchd::ClipModel::load(args.weights, options);
+        const Latency t = text_latency_ms(*forced, args.queries);
+        std::printf("%s\"%s\": {\"p50\": %.3f, \"p99\": %.3f, \"cpu_p50\": %.3f}", separator,
+                    imgsearchd::PackedLinear::name(kernel), t.p50, t.p99, t.cpu_p50);
+        separator = ", ";
+      }
+      std::printf("}");
     }
     std::printf("}\n");
   } catch (const std::exception& e) {

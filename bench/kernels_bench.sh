@@ -5,7 +5,9 @@
 # is worth on this machine, simulates a machine where OpenBLAS picks SSE3
 # kernels (Prescott), and prints fp32/bf16/int8 text-query p50/p99 and
 # images/s side by side. The fp32 row also gives the text query through the
-# general product (before the packed text weights) from the same run.
+# general product (before the packed text weights) and with each packed-product
+# kernel this CPU runs (AVX-512, AVX2+FMA: what an AVX2-only CPU gets) from the
+# same run.
 #
 # Environment: BUILD (default ./build), THREAD_COUNTS (default "1 <all
 # cores>"), SECONDS_PER_BATCH (default 3), ROUNDS (default 2), QUERIES
@@ -75,6 +77,23 @@ for t in thread_counts:
           f"{best('auto', 'general_text_ms_p99'):9.2f}{best('auto', 'general_text_cpu_ms_p50'):9.2f}"
           f"{base_cpu / best('auto', 'general_text_cpu_ms_p50'):9.2f}  packed vs general: "
           f"{min(r['packed_vs_general']['text_cosine_min'] for r in g):.7f}")
+    # The packed product with each kernel this CPU runs (AVX-512; AVX2+FMA, all
+    # an AVX2-only CPU gets), forced, same run.
+    for kernel in g[0].get("packed_text_ms", {}):
+        p50 = min(r["packed_text_ms"][kernel]["p50"] for r in g)
+        p99 = min(r["packed_text_ms"][kernel]["p99"] for r in g)
+        cpu = min(r["packed_text_ms"][kernel]["cpu_p50"] for r in g)
+        chosen = " (the default here)" if kernel == g[0]["packed_kernel"] else ""
+        print(f"{'auto, packed ' + kernel:22}{'':26}{p50:11.2f}{p99:9.2f}{cpu:9.2f}{base_cpu / cpu:9.2f}{chosen}")
+    # An AVX2-only CPU, simulated: OpenBLAS on its AVX2 kernels (Haswell) for
+    # the general product, the packed product on its AVX2+FMA kernel.
+    if "Haswell" in runs and "avx2" in runs["Haswell"][0].get("packed_text_ms", {}):
+        h = runs["Haswell"]
+        general = min(r["general_text_cpu_ms_p50"] for r in h)
+        avx2 = min(r["packed_text_ms"]["avx2"]["cpu_p50"] for r in h)
+        print(f"an AVX2-only CPU (Haswell kernels): text CPU ms p50 {general:.2f} with the general product, "
+              f"{avx2:.2f} with the packed AVX2 kernel: {general / avx2:.2f}x")
 print("(text: one query, end-of-text at position 9, model time; CPU ms = CPU time of all threads per query,"
-      " robust to a shared machine; 'general product' = fp32 without the packed text weights, same run)")
+      " robust to a shared machine; 'general product' = fp32 without the packed text weights, 'packed K' ="
+      " the packed text weights with kernel K forced; same run)")
 PY

@@ -69,6 +69,15 @@ for key, label in (("text_ms_p50", "text query p50 ms"), ("text_ms_p99", "text q
 full = best_latency(cpp_runs, "text_full_context_ms_p50")
 print(f"{'text, full 77 p50 ms':22}{full:18.2f}  (imgsearchd without the end-of-text stop: "
       f"the stop is {full / best_latency(cpp_runs, 'text_ms_p50'):.1f}x faster)")
+packed = cpp_runs[0].get("packed_text_ms", {})
+for kernel in packed:  # each packed-product kernel this CPU runs, forced (AVX2+FMA: an AVX2-only CPU's)
+    p50 = min(run["packed_text_ms"][kernel]["p50"] for run in cpp_runs)
+    p99 = min(run["packed_text_ms"][kernel]["p99"] for run in cpp_runs)
+    chosen = ", the default here" if kernel == cpp_runs[0]["packed_kernel"] else ""
+    print(f"{'text, ' + kernel + ' p50 ms':22}{p50:18.2f}  (p99 {p99:.2f}; the packed product's {kernel} kernel{chosen})")
+if packed:
+    print(f"{'text, general p50 ms':22}{best_latency(cpp_runs, 'general_text_ms_p50'):18.2f}  "
+          "(no packed product: a CPU without AVX2+FMA)")
 b16 = best_rate(cpp_runs, "16") if "16" in cpp_runs[0]["images_per_second"] else None
 if b16:
     note = "" if threads == 2 else f" (the limit is for 2 cores; this run used {threads})"

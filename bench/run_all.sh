@@ -10,7 +10,10 @@
 #      fetch_photos.sh): images/s against model-only, the CPU ceiling
 #      (cores / (decode + model core-s per image)) and the ratio to it,
 #      against the Python loop, peak RSS above the model;
-#   5. memory per indexed image at 25,000 files (memory_bench.sh).
+#   5. memory per indexed image at 25,000 files (memory_bench.sh);
+#   6. the catalogue on PostgreSQL against SQLite (backend_bench.sh): indexing
+#      throughput and search latency over HTTP on both, a replica's catch-up
+#      on 100,000 new vectors (needs Debian's postgresql-15).
 # Each prints its ratios; raw figures go to bench/results/. Set SKIP to a
 # list of step numbers to leave out (for example SKIP="3 4" without network).
 # For figures to compare across machines, run it as
@@ -31,4 +34,5 @@ if [[ $skip != *" 4 "* ]]; then
   "$here/indexing_bench.sh"
 fi
 [[ $skip == *" 5 "* ]] || { echo; echo "#### 5. memory per indexed image"; "$here/memory_bench.sh"; }
+[[ $skip == *" 6 "* ]] || { echo; echo "#### 6. PostgreSQL against SQLite"; "$here/backend_bench.sh"; }
 echo; echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -129,13 +129,25 @@ BlockPrecision block_precision(const std::string& precision) {
   return BlockPrecision::fp32;
 }
 
+// The text tower's packed-product kernel (ModelOptions::packed_kernel), or
+// none for the general product.
+std::optional<PackedKernel> packed_text_kernel(const ModelOptions& options) {
+  if (!options.pack_text_weights) return std::nullopt;
+  if (!options.packed_kernel) return PackedLinear::best();
+  if (!PackedLinear::supports(*options.packed_kernel))
+    throw InvalidInput(std::string("packed text kernel '") + PackedLinear::name(*options.packed_kernel) +
+                       "': this CPU lacks its instructions (" +
+                       (*options.packed_kernel == PackedKernel::avx512 ? "AVX-512F" : "AVX2 and FMA") + ")");
+  return options.packed_kernel;
+}
+
 class NativeClipModel : public ClipModel {
  public:
   NativeClipModel(ModelInfo info, const std::map<std::string, at::Tensor>& weights, const at::Device& device,
                   const ModelOptions& options)
       : info_(with_precision(std::move(info), options.precision)),
         net_(weights, info_, info_.activation == "quick_gelu", device, block_precision(options.precision),
-             options.pack_text_weights),
+             packed_text_kernel(options)),
         truncate_text_(options.truncate_text_at_eot) {}
 
   const ModelInfo& info() const override { return info_; }

@@ -37,10 +37,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "indexer/image/image_loader.h"
+#include "indexer/model/packed_linear.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd {
@@ -60,14 +62,18 @@ struct ModelOptions {
   // (causal masking makes later positions irrelevant) and much faster for
   // short queries. Off only to check that claim.
   bool truncate_text_at_eot = true;
-  // fp32 on a CPU with AVX-512F: the text tower's products use weights packed
-  // for few rows (indexer/model/packed_linear.h), equal to the general
-  // product's up to fp32 rounding and about twice as fast for a query. Off
-  // only to measure or check that.
+  // fp32 on a CPU with AVX-512F or AVX2+FMA: the text tower's products use
+  // weights packed for few rows (indexer/model/packed_linear.h), equal to the
+  // general product's up to fp32 rounding and about twice as fast for a query.
+  // Off only to measure or check that.
   bool pack_text_weights = true;
+  // The packed product's kernel; unset: the best this CPU runs. Set only by
+  // tests and benchmarks, to run each kernel the CPU has; one it lacks is
+  // refused (InvalidInput) when the model loads.
+  std::optional<PackedKernel> packed_kernel;
   // "fp32" (the default), "bf16" or "int8", for the transformer blocks' matrix
   // products; fp32 everywhere else (README, Performance):
-  //   fp32  exact. On CPUs with AVX-512F the text tower's weights are packed
+  //   fp32  exact. On CPUs with AVX-512F or AVX2+FMA the text tower's weights are packed
   //         for products with few rows (a query's tokens): same results to fp32
   //         rounding, about 2x faster queries.
   //   bf16  bfloat16 weights and inputs (oneDNN's AVX-512 BF16 kernels): half the

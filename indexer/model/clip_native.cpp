@@ -73,7 +73,8 @@ c10::intrusive_ptr<LinearPackedParamsBase> prepack_int8(const at::Tensor& weight
 }  // namespace
 
 NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-                       const at::Device& device, BlockPrecision precision, bool pack_text_weights)
+                       const at::Device& device, BlockPrecision precision,
+                       std::optional<PackedKernel> packed_text_kernel)
     : arch_(arch), quick_gelu_(quick_gelu), precision_(precision), device_(device) {
   auto w = [&](const std::string& name) { return weights.at(name).to(device_, at::kFloat).contiguous(); };
   if (precision_ == BlockPrecision::int8) use_onednn_quantized_engine();
@@ -95,8 +96,8 @@ NativeClip::NativeClip(const std::map<std::string, at::Tensor>& weights, const M
   // A text query multiplies ~10 token vectors by each matrix: the packed
   // product's case. Images come in batches of 50 patches per image, where the
   // general product (OpenBLAS) is as fast and the vision tower stays as it was.
-  const bool pack_text =
-      pack_text_weights && precision_ == BlockPrecision::fp32 && device_.is_cpu() && PackedLinear::supported();
+  const bool pack_text = packed_text_kernel && precision_ == BlockPrecision::fp32 && device_.is_cpu();
+  if (pack_text) packed_text_kernel_ = packed_text_kernel;
   const LinearForm vision_form = precision_ == BlockPrecision::int8 ? LinearForm::int8 : LinearForm::general;
   const LinearForm text_form = precision_ == BlockPrecision::int8 ? LinearForm::int8
                                : pack_text                        ? LinearForm::packed
@@ -161,7 +162,7 @@ NativeClip::Linear NativeClip::make_linear(const at::Tensor& weight, const at::T
   switch (form) {
     case LinearForm::packed:
       layer.packed = std::make_shared<const PackedLinear>(weight.data_ptr<float>(), bias.data_ptr<float>(),
-                                                          weight.size(0), weight.size(1));
+                                                          weight.size(0), weight.size(1), *packed_text_kernel_);
       break;
     case LinearForm::int8:
       layer.int8 = prepack_int8(weight, bias);

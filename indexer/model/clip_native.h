@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace imgsearchd {
 
 // How the transformer blocks' matrix products run (ModelOptions::precision).
 enum class BlockPrecision {
-  fp32,  // exact; on the CPU with AVX-512F the text tower's products use PackedLinear
+  fp32,  // exact; on the CPU with AVX-512F or AVX2+FMA the text tower's products use PackedLinear
   bf16,  // bfloat16 weights and inputs (oneDNN), fp32 results
   int8,  // dynamic int8 (oneDNN): int8 weights per output channel, inputs quantised per product
 };
@@ -25,9 +26,12 @@ enum class BlockPrecision {
 class NativeClip {
  public:
   // `weights` holds every tensor of clip_tensor_shapes(arch), already checked,
-  // in fp32; they are moved to `device`. `pack_text`: ModelOptions::pack_text_weights.
+  // in fp32; they are moved to `device`. `packed_text_kernel`: with fp32 on
+  // the CPU, the text tower's products are packed for few rows and run by
+  // this kernel (a supported one); none: the general product.
   NativeClip(const std::map<std::string, at::Tensor>& weights, const ModelInfo& arch, bool quick_gelu,
-             const at::Device& device, BlockPrecision precision = BlockPrecision::fp32, bool pack_text = true);
+             const at::Device& device, BlockPrecision precision = BlockPrecision::fp32,
+             std::optional<PackedKernel> packed_text_kernel = PackedLinear::best());
 
   // images: n x 3 x R x R float (any device). Returns n x embed_dim on the CPU, L2-normalised.
   at::Tensor encode_images(const at::Tensor& images) const;
@@ -70,6 +74,7 @@ class NativeClip {
   bool quick_gelu_;
   BlockPrecision precision_;
   at::Device device_;
+  std::optional<PackedKernel> packed_text_kernel_;  // set only where the text tower is packed
   // vision
   at::Tensor patch_w_;  // conv1 as a (3 * patch * patch) x width matrix
   at::Tensor class_embedding_, vision_pos_, ln_pre_w_, ln_pre_b_, ln_post_w_, ln_post_b_, vision_proj_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -393,23 +394,37 @@ TEST_F(ModelErrorTest, MissingFileAndBadDevice) {
 }
 
 // fp32 text queries run through weights packed for few rows where the CPU
-// has AVX-512F: the same embeddings as the general product, to fp32 rounding,
-// for one query, a batch (rows beyond one 12-row block) and all 77 positions.
-TEST(ModelPackedTextTest, GivesTheGeneralProductsEmbeddings) {
+// has AVX-512F or AVX2+FMA: the same embeddings as the general product, to
+// fp32 rounding, for one query, a batch (rows beyond one 12-row block) and all
+// 77 positions, with the kernel chosen by default and with each kernel this
+// CPU runs; a kernel it lacks is refused when the model loads.
+TEST(ModelPackedTextTest, GivesTheGeneralProductsEmbeddingsWithEveryKernel) {
   const Reference ref("b32");
   ModelOptions general;
   general.pack_text_weights = false;
-  const auto packed = ClipModel::load(ref.weights("openai"), {});
   const auto plain = ClipModel::load(ref.weights("openai"), general);
   const size_t dim = ref.expected["embed_dim"];
-  const auto a = packed->encode_texts(ref.tokens), b = plain->encode_texts(ref.tokens);
-  ASSERT_EQ(a.size(), b.size());
-  EXPECT_LT(max_abs_difference(a, b), 1e-5);
-  for (size_t row = 0; row < a.size() / dim; ++row)
-    EXPECT_GE(cosine(&a[row * dim], &b[row * dim], dim), kSameDirection) << "text " << row;
-  EXPECT_LT(max_abs_difference(packed->encode_texts({ref.tokens[0]}), plain->encode_texts({ref.tokens[0]})), 1e-5);
-  // Same model, same cache key: the packing is not a precision.
-  EXPECT_EQ(packed->info().fingerprint, plain->info().fingerprint);
+  const auto b = plain->encode_texts(ref.tokens);
+  const auto b_one = plain->encode_texts({ref.tokens[0]});
+  std::vector<std::optional<PackedKernel>> kernels{std::nullopt, PackedKernel::avx512, PackedKernel::avx2};
+  for (const auto& kernel : kernels) {
+    const std::string label = kernel ? PackedLinear::name(*kernel) : "default";
+    ModelOptions options;
+    options.packed_kernel = kernel;
+    if (kernel && !PackedLinear::supports(*kernel)) {
+      EXPECT_THROW(ClipModel::load(ref.weights("openai"), options), InvalidInput) << label;
+      continue;
+    }
+    const auto packed = ClipModel::load(ref.weights("openai"), options);
+    const auto a = packed->encode_texts(ref.tokens);
+    ASSERT_EQ(a.size(), b.size()) << label;
+    EXPECT_LT(max_abs_difference(a, b), 1e-5) << label;
+    for (size_t row = 0; row < a.size() / dim; ++row)
+      EXPECT_GE(cosine(&a[row * dim], &b[row * dim], dim), kSameDirection) << label << ", text " << row;
+    EXPECT_LT(max_abs_difference(packed->encode_texts({ref.tokens[0]}), b_one), 1e-5) << label;
+    // Same model, same cache key: the packing is not a precision.
+    EXPECT_EQ(packed->info().fingerprint, plain->info().fingerprint) << label;
+  }
 }
 
 // A query runs on the calling thread alone (OpenMP's per-thread count set to
