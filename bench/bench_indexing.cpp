@@ -6,10 +6,11 @@
 //
 //   bench_indexing --weights FILE --photos DIR [--copies K] [--threads N] [--decode-threads N]
 //                  [--batch B] [--queue Q] [--model-seconds S] [--work DIR]
-//                  [--decode-memory-mb M] [--decode-niceness N[,N...]]
+//                  [--decode-memory-mb M] [--decode-niceness N[,N...]] [--rss-trace FILE]
 //
-// Core-seconds are the process's CPU time (every thread): decoding alone on
-// one thread, the model alone, and the indexing run, so the CPU ceiling
+// Core-seconds are the process's CPU time (every thread): the model alone,
+// the indexing run, and decoding alone on one thread (last, so that indexing
+// starts as `imgsearchd index` does, with only the model loaded), so the CPU ceiling
 // (cores / (decode + model core-s per image)) and the share of the cores the
 // run got are taken in the same run. With several --decode-niceness values
 // the indexing run is repeated, alternating, once per value (a fresh
@@ -20,6 +21,11 @@
 // every file is distinct content that must be decoded and embedded: K x the
 // photos go through the real pipeline (scan, hash, decode, model, SQLite,
 // FAISS) into a fresh catalogue.
+//
+// The indexing run's peak is also taken by sampling the resident set every
+// 2 ms, with glibc's malloc totals at the peak (in use, free in the arenas,
+// mapped on their own) printed to stderr, to say where it came from; with
+// --rss-trace every sample of the first run goes to FILE ("seconds rss_mb").
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -31,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -40,6 +47,7 @@
 #include "indexer/model/clip_model.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_pipeline.h"
+#include "indexer/pipeline/malloc_arenas.h"
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
 
@@ -48,6 +56,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using imgsearchd::bench::reset_peak_rss;
+using imgsearchd::bench::malloc_totals;
+using imgsearchd::bench::print_malloc_totals;
 using imgsearchd::bench::status_mb;
 
 struct Args {
@@ -63,6 +73,7 @@ struct Args {
   int decode_memory_mb = -1;  // -1: the pipeline's default
   std::vector<int> niceness{0};
   int rounds = 1;
+  std::string rss_trace;
 };
 
 std::vector<int> int_list(const std::string& text) {
@@ -116,6 +127,8 @@ Args parse(int argc, char** argv) {
       args.niceness = int_list(value);
     } else if (key == "--rounds") {
       args.rounds = std::stoi(value);
+    } else if (key == "--rss-trace") {
+      args.rss_trace = value;
     } else if (key == "--model-seconds") {
       args.model_seconds = std::stod(value);
     } else {
@@ -185,6 +198,8 @@ ModelOnly model_only(imgsearchd::ClipModel& model, int batch, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As imgsearchd does; MALLOC_ARENA_MAX=16 (glibc's default on 2 cores) measures without it.
+  imgsearchd::limit_malloc_arenas();
   const Args args = parse(argc, argv);
   spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};  // stdout is the JSON
   imgsearchd::init_image_library(argv[0]);
@@ -202,7 +217,12 @@ int main(int argc, char** argv) {
   const imgsearchd::ModelInfo& info = model->info();
 
   reset_peak_rss();
+  std::optional<imgsearchd::bench::PeakSampler> model_sampler;
+  model_sampler.emplace(std::chrono::milliseconds(2));
   const ModelOnly model_alone = model_only(*model, args.batch, args.model_seconds);
+  const imgsearchd::bench::PeakSampler::Sample model_peak = model_sampler->peak();
+  model_sampler.reset();
+  print_malloc_totals("at the model's sampled peak", model_peak.totals);
   // What the model takes when it runs: weights and libtorch's working memory
   // at this batch size (the peak while it ran alone).
   const double rss_model_mb = status_mb("VmHWM:");
@@ -211,7 +231,6 @@ int main(int argc, char** argv) {
   preprocess.resolution = info.image_resolution;
   preprocess.mean = info.mean;
   preprocess.std = info.std;
-  const double decode_core_ms = decode_core_ms_per_image(tree, preprocess);
 
   std::string runs_json;
   struct Run {
@@ -234,13 +253,21 @@ int main(int argc, char** argv) {
       if (args.decode_memory_mb >= 0) options.decode_memory_bytes = static_cast<uint64_t>(args.decode_memory_mb) << 20;
       options.decode_niceness = args.niceness[variant];
 
+      print_malloc_totals("before indexing", malloc_totals());
       reset_peak_rss();
       const double cpu_start = process_cpu_seconds();
       imgsearchd::IndexingTarget target{catalog, model_id, &opened.index};
+      std::optional<imgsearchd::bench::PeakSampler> sampler;
+      sampler.emplace(std::chrono::milliseconds(2), round == 0 && variant == 0 ? args.rss_trace : std::string());
       const imgsearchd::IndexingSummary summary = imgsearchd::run_indexing(target, *model, preprocess, options);
       Run run;
       run.cpu_seconds = process_cpu_seconds() - cpu_start;
       run.rss_peak_mb = status_mb("VmHWM:");
+      const imgsearchd::bench::PeakSampler::Sample peak = sampler->peak();
+      sampler.reset();
+      print_malloc_totals(("at indexing's sampled peak, " + std::to_string(peak.seconds) + " s in").c_str(),
+                          peak.totals);
+      print_malloc_totals("after indexing", malloc_totals());
       run.rate = summary.images_per_second();
       run.seconds = summary.seconds;
       if (summary.counts.embedded != files) {
@@ -259,6 +286,11 @@ int main(int argc, char** argv) {
                    args.niceness[variant], run.rate, run.rss_peak_mb);
     }
   }
+  // Decoding alone comes after indexing, so that indexing starts as
+  // `imgsearchd index` does, with only the model loaded and run: decoding on
+  // this thread leaves its arena holding memory the decoders cannot reuse.
+  const double decode_core_ms = decode_core_ms_per_image(tree, preprocess);
+
   const Run& first = first_runs.front();
   const double overhead_mb = first.rss_peak_mb - rss_model_mb;
   const unsigned cores = std::thread::hardware_concurrency();

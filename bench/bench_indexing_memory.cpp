@@ -30,6 +30,7 @@
 #include "indexer/model/clip_model.h"
 #include "indexer/image/image_loader.h"
 #include "indexer/pipeline/indexing_pipeline.h"
+#include "indexer/pipeline/malloc_arenas.h"
 #include "store/catalog/catalog.h"
 #include "store/faiss/vector_index.h"
 
@@ -120,6 +121,7 @@ RunMemory index_once(const fs::path& tree, const fs::path& data, StandInModel& m
 }  // namespace
 
 int main(int argc, char** argv) {
+  imgsearchd::limit_malloc_arenas();  // as imgsearchd does
   size_t files = 20'000;
   int dim = 512;
   fs::path work = fs::temp_directory_path() / "imgsearchd-bench-memory";

@@ -19,6 +19,8 @@
 # MODEL_SECONDS (model-only timing, default 10), REFERENCE_PYTHON (default
 # /usr/bin/python3), BENCH_ARGS (more bench_indexing options, for example
 # "--decode-niceness 0,10 --rounds 2" to compare thread policies in one run).
+# The benchmark limits malloc's arenas as imgsearchd does (indexer/pipeline/
+# malloc_arenas.h); MALLOC_ARENA_MAX=16 measures with glibc's default on 2 cores.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +51,8 @@ echo "== imgsearchd: model-only, then indexing ($copies copies of each photo), $
   | tee "$results/indexing_cpp.json"
 grep -m1 -o 'model: BLAS.*' "$results/indexing_cpp.log" || true
 grep 'bench_indexing: round' "$results/indexing_cpp.log" || true
+# Where the peak came from: glibc's malloc totals at the model's and at indexing's sampled peaks.
+grep '^memory ' "$results/indexing_cpp.log" || true
 echo "== Python loop (Pillow full decode, torchvision preprocessing, batch 1, eager reference model)"
 env -u OMP_WAIT_POLICY "$python" "$root/bench/python_indexing_baseline.py" --weights "$weights" --photos "$photos" --repeat "$copies" \
   --threads "$threads" --json | tee "$results/indexing_python.json"

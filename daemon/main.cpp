@@ -17,6 +17,7 @@
 
 #include "daemon/commands/app.h"
 #include "indexer/model/blas_check.h"
+#include "indexer/pipeline/malloc_arenas.h"
 #include "store/core/errors.h"
 #include "store/core/version.h"
 
@@ -84,6 +85,9 @@ void prefer_passive_openmp_wait_for_indexing(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace imgsearchd;
   prefer_passive_openmp_wait_for_indexing(argc, argv);
+  // Before any thread starts, so that every thread shares the two arenas
+  // (indexer/pipeline/malloc_arenas.h: decoders otherwise keep their peaks).
+  limit_malloc_arenas();
   // First, before any thread starts: may re-execute the binary once so that
   // OpenBLAS loads with the best kernels this CPU supports. Its start-up
   // check starts OpenBLAS's thread pool, and those threads keep the signal

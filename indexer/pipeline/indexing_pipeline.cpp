@@ -192,6 +192,9 @@ class IndexingRun {
     // Phase 2: hash, decode, embed, commit.
     phase_ = IndexingProgress::Phase::indexing;
     total_ = work_.size();
+    // The vector store grows once, to what this run may add (every work file
+    // embedded, at most), rather than doubling as the vectors come.
+    if (model_ != nullptr && !work_.empty()) target_.store->reserve(target_.store->size() + work_.size());
     report();
     if (!work_.empty() && !summary_.stopped) {
       BoundedQueue<WorkItem> queue(options_.queue_size);

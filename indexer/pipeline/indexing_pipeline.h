@@ -23,7 +23,9 @@
 //               model on `batch_size` images at a time and commits each batch
 //               (attaches and failures ride along) in one catalogue
 //               transaction, then applies it to the vector store. Identical
-//               new content met twice in a run is embedded once.
+//               new content met twice in a run is embedded once. Before the
+//               workers start, the vector store reserves room for every work
+//               file (VectorStore::reserve), so its arrays grow once.
 //  3. remove    the gone paths are deleted (after phase 2, so a moved file's
 //               old path can still lend its content), except below folders
 //               the scanner could not list; a root that is missing (an

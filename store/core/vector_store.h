@@ -66,6 +66,14 @@ class VectorStore {
   virtual uint64_t generation() const = 0;
   virtual size_t size() const = 0;
 
+  // Makes room for `vectors` vectors in all, before a writer adds them (the
+  // indexing pipeline knows how many files it is about to embed, at most):
+  // the arrays then grow once, instead of doubling as they fill, which at
+  // each doubling holds the old array and its copy and leaves up to half of
+  // the new one unused. Room that is never filled costs address space only.
+  // Never shrinks; changes no result.
+  virtual void reserve(size_t vectors) = 0;
+
   // Applies one commit (removes the orphaned ids, adds those that became
   // live) and takes its generation. Throws InvalidInput, changing
   // nothing, if it is for another model or is not the commit right after

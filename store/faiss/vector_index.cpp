@@ -176,6 +176,32 @@ struct VectorIndex::Impl {
     }
   }
 
+  // Callers hold `mutex` exclusively. Nothing when there is room already.
+  void reserve_locked(size_t vectors) {
+    if (vectors <= capacity_locked()) return;
+    // Room for what was asked, and at least twice what is held: the live
+    // service reserves a few more for each set of changes, and each of those
+    // must not copy every vector (growing by doubling copies each one once).
+    vectors = std::max(vectors, 2 * static_cast<size_t>(index->ntotal));
+    if (flat) {
+      auto* storage = static_cast<faiss::IndexFlat*>(flat->index);
+      storage->codes.reserve(vectors * storage->code_size);
+      flat->id_map.reserve(vectors);
+      flat->rev_map.reserve(vectors);
+    } else {
+      ivf->direct_map.hashtable.reserve(vectors);
+    }
+  }
+
+  size_t capacity_locked() const {
+    if (flat) {
+      const auto* storage = static_cast<const faiss::IndexFlat*>(flat->index);
+      return std::min(storage->codes.capacity() / storage->code_size, flat->id_map.capacity());
+    }
+    const auto& table = ivf->direct_map.hashtable;
+    return static_cast<size_t>(static_cast<float>(table.bucket_count()) * table.max_load_factor());
+  }
+
   // An ivf index still flat becomes IVF once it holds enough vectors: k-means
   // over them (FAISS's fixed seed, so the same vectors give the same lists),
   // then every vector moves to its list. Callers hold `mutex` exclusively
@@ -296,6 +322,7 @@ VectorIndex VectorIndex::build(ModelId model, int dim, const IndexOptions& optio
   VectorIndex built(model, dim, options);
   Impl& impl = *built.impl_;
   std::unique_lock lock(impl.mutex);  // nobody else can see it yet; add_locked expects it
+  impl.reserve_locked(static_cast<size_t>(catalog.live_count(model)));
 
   // Added in chunks to bound the extra memory.
   constexpr size_t kChunk = 4096;
@@ -404,6 +431,16 @@ OpenedIndex VectorIndex::open(const std::filesystem::path& file, const Catalog& 
 }
 
 // ---- Updates ----
+
+void VectorIndex::reserve(size_t vectors) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->reserve_locked(vectors);
+}
+
+size_t VectorIndex::capacity() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->capacity_locked();
+}
 
 void VectorIndex::apply(const VectorChanges& commit) {
   if (commit.model != impl_->model) {

@@ -117,6 +117,17 @@ class VectorIndex final : public VectorStore {
   const std::filesystem::path& file() const;
   void set_file(const std::filesystem::path& file);
 
+  // Flat: the vectors, their ids and the id lookup get room for `vectors` in
+  // all (IndexFlat's codes, IndexIDMap2's id_map and rev_map), and for at
+  // least twice what it holds, so that many small reservations cost what
+  // growing by doubling does. ivf, trained: the id lookup only (the lists are
+  // many small arrays, each growing on its own). Nothing when there is room
+  // already.
+  void reserve(size_t vectors) override;
+  // The vectors the flat arrays have room for without growing (an ivf index
+  // once trained: its id lookup's). For tests of reserve().
+  size_t capacity() const;
+
   // Applies what a commit changed (removes the orphaned ids, adds those that
   // became live) and takes its generation. Throws InvalidInput,
   // changing nothing, if the commit is for another model or is not the one

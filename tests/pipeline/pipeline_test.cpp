@@ -420,6 +420,46 @@ class RecordingModel : public FakeClipModel {
   std::vector<std::vector<float>> images;
 };
 
+// Before the model runs, the vector index reserves room for every file the
+// run may embed, so its arrays are allocated once (growing by doubling, 10
+// vectors in batches of 4 would leave room for 16); the next run that adds a
+// few grows it to twice what it holds. Both runs search like an index built
+// from the catalogue.
+TEST_F(PipelineTest, TheVectorIndexReservesRoomForTheRunsFilesAhead) {
+  test::copy_photos(photos_, 10);
+  FakeClipModel model;
+  Catalog catalog = Catalog::open(catalog_file());
+  const ModelId id = model_id(catalog, model);
+  const IndexingOptions options = options_for({});
+  ASSERT_EQ(options.batch_size, 4u);
+  auto expect_searches_as_rebuilt = [&](const VectorIndex& index) {
+    const VectorIndex rebuilt = VectorIndex::rebuild(catalog, id);
+    ASSERT_EQ(index.ids(), rebuilt.ids());
+    for (const VectorId vector : rebuilt.ids()) {
+      const std::vector<float> query = *rebuilt.reconstruct(vector);
+      const std::vector<SearchHit> got = index.search(query, 5), want = rebuilt.search(query, 5);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].id, want[i].id);
+        EXPECT_EQ(got[i].score, want[i].score);
+      }
+    }
+  };
+  {
+    OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
+    IndexingTarget target{catalog, id, &opened.index};
+    EXPECT_EQ(run_indexing(target, model, model.preprocess(), options).counts.embedded, 10u);
+    EXPECT_EQ(opened.index.capacity(), 10u);
+    expect_searches_as_rebuilt(opened.index);
+  }
+  test::copy_photos(photos_, 2, 10);
+  OpenedIndex opened = VectorIndex::open(index_file(id), catalog, id);
+  IndexingTarget target{catalog, id, &opened.index};
+  EXPECT_EQ(run_indexing(target, model, model.preprocess(), options).counts.embedded, 2u);
+  EXPECT_EQ(opened.index.capacity(), 20u);
+  expect_searches_as_rebuilt(opened.index);
+}
+
 // A budget smaller than any photo makes the decoders take turns; the
 // workers run below the caller's priority. Every photo is still indexed, and
 // the model gets exactly what the loader makes of each (queued as 8-bit crops,

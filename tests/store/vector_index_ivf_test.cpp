@@ -162,6 +162,9 @@ TEST(IvfIndex, AddsRemovesAndReplacementsAreExactAfterTraining) {
   for (VectorId id = 1; id <= 800; ++id) vectors.push_back({id * 10, vector_of(static_cast<uint64_t>(id), kDim)});
   index.add(vectors);
   ASSERT_EQ(index.trained_lists(), 16u);
+  // What follows runs with room reserved (the id lookup's; the lists grow on their own).
+  index.reserve(2000);
+  EXPECT_GE(index.capacity(), 2000u);
 
   index.remove({50, 60, 12345});  // 12345 was never there
   EXPECT_EQ(index.size(), 798u);

@@ -83,6 +83,44 @@ TEST(VectorIndex, AddingAPresentIdReplacesItAndRemovingAnAbsentOneDoesNothing) {
   EXPECT_EQ(index.size(), 1u) << "a refused add changes nothing";
 }
 
+// The pipeline reserves room for the vectors a run may add, so the arrays
+// grow once instead of doubling: the room is used as the vectors come (no
+// growth while they fit), and results are those of an index that grew by
+// itself.
+TEST(VectorIndex, ReservedRoomIsFilledWithoutGrowingAndChangesNoResult) {
+  VectorIndex reserved(1, kDim), grown(1, kDim);
+  reserved.reserve(100);
+  EXPECT_EQ(reserved.capacity(), 100u);
+  for (uint64_t first = 1; first <= 100; first += 16) {
+    std::vector<LiveVector> batch;
+    for (uint64_t seed = first; seed < std::min<uint64_t>(first + 16, 101); ++seed) {
+      batch.push_back({static_cast<VectorId>(seed), vector_of(seed, kDim)});
+    }
+    reserved.add(batch);
+    grown.add(batch);
+    EXPECT_EQ(reserved.capacity(), 100u) << "it grew while the vectors fitted, at " << reserved.size();
+  }
+  EXPECT_GT(grown.capacity(), 100u) << "grown by doubling (16, 32, 64, 128), so reserving changed something";
+  reserved.remove({3, 50});
+  grown.remove({3, 50});
+  EXPECT_EQ(reserved.ids(), grown.ids());
+  for (uint64_t seed = 200; seed < 210; ++seed) {
+    EXPECT_EQ(reserved.search(vector_of(seed, kDim), 10), grown.search(vector_of(seed, kDim), 10));
+  }
+  for (VectorId id : {1, 49, 100}) EXPECT_EQ(reserved.reconstruct(id), grown.reconstruct(id)) << id;
+
+  reserved.reserve(10);
+  EXPECT_EQ(reserved.capacity(), 100u) << "reserve never shrinks";
+  // A few more than it holds (the live service, one set of changes at a
+  // time): room for twice as many, not a copy of every vector per change.
+  reserved.reserve(reserved.capacity() + 1);
+  EXPECT_EQ(reserved.capacity(), 2 * reserved.size());
+  // Many more: exactly what was asked.
+  reserved.reserve(1000);
+  EXPECT_EQ(reserved.capacity(), 1000u);
+  EXPECT_EQ(reserved.search(vector_of(7, kDim), 5), grown.search(vector_of(7, kDim), 5));
+}
+
 template <class Backend>
 struct VectorIndexFileTest : ::testing::Test {
   Backend backend;
@@ -168,6 +206,7 @@ TYPED_TEST(VectorIndexFileTest, ADeletedFileIsRebuiltWithIdenticalSearchResults)
   EXPECT_TRUE(opened.rebuilt);
   EXPECT_EQ(this->search_some(opened.index), before);
   EXPECT_EQ(opened.index.size(), 40u);
+  EXPECT_EQ(opened.index.capacity(), 40u) << "rebuilt with room for the live vectors, reserved ahead";
 }
 
 TYPED_TEST(VectorIndexFileTest, VectorIdsAreStableAcrossReopeningAndRebuilding) {
