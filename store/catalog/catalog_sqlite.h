@@ -58,6 +58,9 @@ class SqliteCatalog final : public CatalogBackend {
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
   std::optional<TouchedContents> touched_since(uint64_t, ModelId) override { return std::nullopt; }
+  // One source: no other service to point to.
+  void advertise(const std::string&) override {}
+  std::optional<std::string> source_address(const std::string&) override { return std::nullopt; }
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

@@ -48,6 +48,8 @@ class PgCatalog final : public CatalogBackend {
   CatalogCounts counts() override;
   std::vector<FailedFile> failed_files() override;
   std::optional<TouchedContents> touched_since(uint64_t generation, ModelId model) override;
+  void advertise(const std::string& address) override;
+  std::optional<std::string> source_address(const std::string& source) override;
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

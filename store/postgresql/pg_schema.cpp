@@ -80,6 +80,17 @@ CREATE TABLE changes (
   PRIMARY KEY (generation, vector_id)
 );
 )sql"},
+    {2, R"sql(
+-- Where each source's service can be reached by the others: the address it
+-- advertises (store.postgresql.advertise_url; NULL: none), written when it
+-- starts. Another service answers a request for a file it does not hold
+-- with the holder's name and this address.
+CREATE TABLE sources (
+  source    text COLLATE "C" PRIMARY KEY,
+  address   text,
+  last_seen timestamptz NOT NULL
+);
+)sql"},
 };
 
 // The advisory lock key migrations hold ("imgsearchd" in ASCII, truncated).
