@@ -106,6 +106,12 @@ ApiOptions api_options(const Config& config) {
   options.port = address.port;
   options.token = load_api_token(config.api.token, config.api.token_file);
   options.cors_origins = config.api.cors_origins;
+  // The name other services send callers to for this one's files must be
+  // accepted as a Host (DNS rebinding checks refuse unknown names).
+  const std::string advertised = advertise_url_host(config.store.postgresql.advertise_url);
+  if (config.store.backend == Config::Store::Backend::postgresql && !advertised.empty()) {
+    options.allowed_hosts.push_back(advertised);
+  }
   options.max_body_bytes = static_cast<size_t>(config.api.max_body_bytes);
   options.threads = config.api.threads;
   options.thumbnail_dir = config.data_dir / "thumbnails";

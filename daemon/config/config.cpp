@@ -269,6 +269,15 @@ std::string advertise_url_problem(const std::string& url) {
   return {};
 }
 
+std::string advertise_url_host(const std::string& url) {
+  const size_t start = url.find("://");
+  if (start == std::string::npos) return {};
+  const std::string rest = url.substr(start + 3);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  if (!authority.empty() && authority.front() == '[') return authority.substr(1, authority.find(']') - 1);
+  return authority.substr(0, authority.rfind(':'));
+}
+
 std::filesystem::path expand_user_path(const std::string& path) {
   if (path == "~") return home_dir();
   if (path.rfind("~/", 0) == 0) return home_dir() / path.substr(2);

@@ -152,6 +152,9 @@ CatalogLocation catalog_location(const Config& config);
 // nothing): empty (not advertised), or an http:// or https:// URL with a host, an optional port and
 // path, and no user name, password, query or fragment.
 std::string advertise_url_problem(const std::string& url);
+// The host of a valid advertise_url, as a Host header names it ("nas.lan",
+// "192.168.1.20", "fd00::7" without its brackets); empty for an empty url.
+std::string advertise_url_host(const std::string& url);
 
 // Expands a leading ~ and $HOME.
 std::filesystem::path expand_user_path(const std::string& path);

@@ -99,6 +99,12 @@ TEST(Config, TheAdvertisedUrlIsAnHttpUrlWithAHostAndItsMistakesAreNamed) {
             "http://[fd00::7]:7860");
   EXPECT_EQ(load_config(advertised("url-v4.yaml", "http://192.168.1.20")).store.postgresql.advertise_url,
             "http://192.168.1.20");
+  // The name the service then accepts in Host headers.
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://nas.lan:7860"), "nas.lan");
+  EXPECT_EQ(imgsearchd::advertise_url_host("https://photos.example.org/imgsearchd"), "photos.example.org");
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://[fd00::7]:7860"), "fd00::7");
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://192.168.1.20"), "192.168.1.20");
+  EXPECT_EQ(imgsearchd::advertise_url_host(""), "");
 
   const std::pair<const char*, const char*> bad[] = {
       {"nas.lan:7860", "http:// or https://"},

@@ -54,12 +54,12 @@ struct Service {
   }
 
   // GET on the service's HTTP API: the status code and the body as it is.
-  std::pair<int, std::string> get_raw(const std::string& target) const {
+  std::pair<int, std::string> get_raw(const std::string& target, const httplib::Headers& headers = {}) const {
     const std::string url = status().value("api", "");
     if (url.empty()) return {0, {}};
     httplib::Client client(url);
     client.set_read_timeout(30, 0);
-    const httplib::Result result = client.Get(target);
+    const httplib::Result result = client.Get(target, headers);
     if (!result) return {0, {}};
     return {result->status, result->body};
   }
@@ -231,6 +231,10 @@ TEST_F(SharedCatalogueServeTest, AnotherServicesFileIsA404NamingTheHolderAndItsA
   const auto [thumb_code, thumbnail] = laptop_.get_raw(base + "/thumbnail?size=64");
   EXPECT_EQ(thumb_code, 200);
   EXPECT_EQ(thumbnail.substr(0, 3), "\xFF\xD8\xFF") << "a JPEG";
+  // Asked by the name it advertises (as a caller sent there would), the
+  // laptop answers; that name is no service's but the laptop's.
+  EXPECT_EQ(laptop_.get_raw(base + "/file", {{"Host", "laptop.test:7861"}}).first, 200);
+  EXPECT_EQ(nas_.get_raw("/api/images/" + nas_id + "/file", {{"Host", "laptop.test:7861"}}).first, 403);
   const auto [own_code, own] = nas_.get_raw("/api/images/" + nas_id + "/file");
   EXPECT_EQ(own_code, 200);
   EXPECT_EQ(own, read_text(nas_.photos / "n2.jpg"));
