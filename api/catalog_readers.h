@@ -23,6 +23,7 @@ class CatalogReaders {
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     const Catalog* operator->() const { return reader_.get(); }
+    const Catalog& operator*() const { return *reader_; }
 
    private:
     CatalogReaders& pool_;

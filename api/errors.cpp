@@ -21,8 +21,13 @@ int http_status_of(ErrorKind kind) {
   return 500;
 }
 
-void respond_error(httplib::Response& response, int status, const std::string& type, const std::string& message) {
-  const nlohmann::json body = {{"error", {{"code", status}, {"type", type}, {"message", message}}}};
+void respond_error(httplib::Response& response, int status, const std::string& type, const std::string& message,
+                   const nlohmann::json& fields) {
+  nlohmann::json error = fields.is_object() ? fields : nlohmann::json::object();
+  error["code"] = status;
+  error["type"] = type;
+  error["message"] = message;
+  const nlohmann::json body = {{"error", std::move(error)}};
   response.status = status;
   // Replacement, not escape: a message may quote a caller's bytes.
   response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
@@ -37,7 +42,7 @@ int respond_current_exception(httplib::Response& response) {
     respond_error(response, status, error_kind_name(error.kind()), error.what());
     return status;
   } catch (const HttpError& error) {
-    respond_error(response, error.status(), error.type(), error.what());
+    respond_error(response, error.status(), error.type(), error.what(), error.fields());
     return error.status();
   } catch (const std::invalid_argument& error) {
     respond_error(response, 400, error_kind_name(ErrorKind::invalid_input), error.what());

@@ -9,27 +9,35 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "store/core/errors.h"
 
 namespace imgsearchd::api {
 
-// A refusal with its own status and type (401 unauthorized, 403 forbidden, ...).
+// A refusal with its own status and type (401 unauthorized, 403 forbidden,
+// ...), and optionally fields of its own beside code, type and message (a
+// 404 for a file another service holds names it: "holder").
 class HttpError : public std::runtime_error {
  public:
-  HttpError(int status, std::string type, const std::string& message)
-      : std::runtime_error(message), status_(status), type_(std::move(type)) {}
+  HttpError(int status, std::string type, const std::string& message, nlohmann::json fields = nlohmann::json::object())
+      : std::runtime_error(message), status_(status), type_(std::move(type)), fields_(std::move(fields)) {}
   int status() const { return status_; }
   const std::string& type() const { return type_; }
+  const nlohmann::json& fields() const { return fields_; }
 
  private:
   int status_;
   std::string type_;
+  nlohmann::json fields_;
 };
 
 int http_status_of(ErrorKind kind);
 
-// Writes the JSON error body and status.
-void respond_error(httplib::Response& response, int status, const std::string& type, const std::string& message);
+// Writes the JSON error body and status; `fields` (an object) go into the
+// error object beside code, type and message.
+void respond_error(httplib::Response& response, int status, const std::string& type, const std::string& message,
+                   const nlohmann::json& fields = nlohmann::json::object());
 
 // Turns the exception in flight into a JSON error: typed errors by their
 // kind, HttpError as it says, StoreError as 503 (the database cannot be

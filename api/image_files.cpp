@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "store/core/catalog_types.h"
 #include "store/core/errors.h"
 
 namespace imgsearchd::api {
@@ -81,6 +82,7 @@ std::optional<ImageInfo> ImageInfoCache::get(VectorId id, const std::vector<std:
     if (found != cached_.end()) return found->second;
   }
   for (const std::string& path : paths) {
+    if (parse_foreign_path(path)) continue;  // another service's file, not on this machine
     if (std::optional<ImageInfo> info = probe(path)) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_.size() >= capacity_) cached_.clear();  // rare: a cache of headers, cheap to refill

@@ -2,12 +2,14 @@
 
 #include <ctime>
 
+#include "api/holders.h"
+
 namespace imgsearchd::api {
 
 std::string id_text(VectorId id) { return std::to_string(id); }
 
 nlohmann::json search_page_json(const SearchPage& page, const SearchOptions& options, double took_ms,
-                                ImageInfoCache& info) {
+                                ImageInfoCache& info, const std::map<std::string, std::string>& holder_addresses) {
   nlohmann::json results = nlohmann::json::array();
   for (const Hit& hit : page.hits) {
     const std::optional<ImageInfo> image = info.get(hit.id, hit.paths);
@@ -19,6 +21,13 @@ nlohmann::json search_page_json(const SearchPage& page, const SearchOptions& opt
     result["width"] = image ? nlohmann::json(image->width) : nlohmann::json(nullptr);
     result["height"] = image ? nlohmann::json(image->height) : nlohmann::json(nullptr);
     result["bytes"] = image ? nlohmann::json(image->bytes) : nlohmann::json(nullptr);
+    // Held only by other services: say which, and where to get the file.
+    const std::vector<SourcePath> foreign = foreign_paths(hit.paths);
+    if (!foreign.empty() && foreign.size() == hit.paths.size()) {
+      const Holder holder = pick_holder(foreign, holder_addresses);
+      result["source"] = holder.path.source;
+      if (holder.address) result["holder_url"] = holder_url(*holder.address, hit.id, "/file");
+    }
     nlohmann::json duplicates = nlohmann::json::array();
     for (const CollapsedHit& duplicate : hit.duplicates) {
       duplicates.push_back({{"id", id_text(duplicate.id)}, {"similarity", duplicate.similarity},

@@ -3,7 +3,9 @@
 // JavaScript's JSON.parse and jq hold exactly.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "api/image_files.h"
@@ -15,9 +17,12 @@ namespace imgsearchd::api {
 std::string id_text(VectorId id);
 
 // {"results": [{"id", "score", "path", "paths", "width", "height", "bytes"}],
-//  "offset", "next_offset" (null on the last page), "took_ms"}
+//  "offset", "next_offset" (null on the last page), "took_ms"}. A hit none
+// of whose paths is this service's also has "source" (the service holding
+// it) and, when `holder_addresses` knows that service's address,
+// "holder_url" (its URL of the file).
 nlohmann::json search_page_json(const SearchPage& page, const SearchOptions& options, double took_ms,
-                                ImageInfoCache& info);
+                                ImageInfoCache& info, const std::map<std::string, std::string>& holder_addresses = {});
 
 // {"id", "path", "paths", "bytes", "width", "height", "format", "mtime",
 //  "files": [{"path", "bytes", "mtime"}]}; mtime is ISO 8601 UTC.

@@ -2,6 +2,8 @@
 // The only paths opened are those the catalogue holds for the id, and a file
 // is served only while its size and modification time are still those it was
 // indexed with (otherwise its bytes may no longer be this id's content).
+// An image only other services sharing the catalogue hold answers 404 naming
+// the holder and its URL for the same resource (api/holders.h).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "api/holders.h"
 #include "api/json.h"
 #include "api/params.h"
 #include "store/core/errors.h"
@@ -19,13 +22,22 @@ namespace imgsearchd::api {
 
 namespace {
 
-std::vector<FileRecord> indexed_files(ApiState& state, VectorId id) {
+// This service's files of the image. An image only other services hold (a
+// shared catalogue) is a 404 naming the holder and its URL for `resource`
+// (api/holders.h); an unknown id a plain 404.
+std::vector<FileRecord> indexed_files(ApiState& state, VectorId id, const std::string& resource) {
   std::vector<FileRecord> files;
   const CatalogReaders::Lease reader = state.readers.borrow();
-  for (const std::string& path : reader->paths_of(id)) {
+  const std::vector<std::string> paths = reader->paths_of(id);
+  for (const std::string& path : paths) {
+    if (parse_foreign_path(path)) continue;
     if (std::optional<FileRecord> file = reader->file(path)) files.push_back(std::move(*file));
   }
-  if (files.empty()) throw NotFound("no indexed image has the id " + id_text(id));
+  if (files.empty()) {
+    const std::vector<SourcePath> holders = foreign_paths(paths);
+    if (!holders.empty()) throw_held_elsewhere(*reader, id, holders, resource, state.context.catalog_file.source);
+    throw NotFound("no indexed image has the id " + id_text(id));
+  }
   return files;
 }
 
@@ -88,7 +100,7 @@ std::string thumbnail_format(const httplib::Request& request) {
 void image_metadata(Call& call) {
   const VectorId id = parse_image_id(call.request.matches[1]);
   check_query_parameters(call.request, {});
-  const std::vector<FileRecord> files = indexed_files(call.state, id);
+  const std::vector<FileRecord> files = indexed_files(call.state, id, "");
   std::vector<std::string> paths;
   for (const FileRecord& file : files) paths.push_back(file.path);
   respond_json(call.response, image_json(id, files, call.state.image_info.get(id, paths)));
@@ -97,7 +109,7 @@ void image_metadata(Call& call) {
 void image_file(Call& call) {
   const VectorId id = parse_image_id(call.request.matches[1]);
   check_query_parameters(call.request, {});
-  const std::vector<FileRecord> files = indexed_files(call.state, id);
+  const std::vector<FileRecord> files = indexed_files(call.state, id, "/file");
   const OpenedFile opened = open_as_indexed(id, files);
   const uint64_t size = opened.record->signature.size;
   call.response.set_header("Cache-Control", "private, max-age=86400");
@@ -130,7 +142,15 @@ void image_thumbnail(Call& call) {
   check_query_parameters(call.request, {"size", "format"});
   const int size = thumbnail_size(call.request);
   const std::string format = thumbnail_format(call.request);
-  const std::vector<FileRecord> files = indexed_files(call.state, id);
+  // The holder's URL asks for what this request asked for.
+  std::string resource = "/thumbnail";
+  const char* separator = "?";
+  if (call.request.has_param("size")) {
+    resource += "?size=" + std::to_string(size);
+    separator = "&";
+  }
+  if (call.request.has_param("format")) resource += separator + std::string("format=") + format;
+  const std::vector<FileRecord> files = indexed_files(call.state, id, resource);
   call.response.set_header("Cache-Control", "private, max-age=86400");
   if (not_modified(call, "\"" + id_text(id) + "-" + std::to_string(size) + "." + format + "\"")) return;
   const OpenedFile opened = open_as_indexed(id, files);

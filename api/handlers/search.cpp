@@ -1,7 +1,13 @@
 // The search routes: text, JSON (text, image, id or embedding), upload, similar.
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <map>
+#include <set>
+#include <string>
 
 #include "api/handlers.h"
+#include "api/holders.h"
 #include "api/json.h"
 #include "api/params.h"
 #include "store/core/errors.h"
@@ -12,12 +18,34 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The advertised addresses of the services holding the page's hits that
+// this service does not hold (a shared catalogue). None while the catalogue
+// is unreachable (the page comes from the replica) or cannot be read: the
+// hits then name their service without its address.
+std::map<std::string, std::string> holder_addresses(ApiState& state, const SearchPage& page) {
+  std::set<std::string> sources;
+  for (const Hit& hit : page.hits) {
+    const std::vector<SourcePath> foreign = foreign_paths(hit.paths);
+    if (foreign.empty() || foreign.size() != hit.paths.size()) continue;
+    for (const SourcePath& path : foreign) sources.insert(path.source);
+  }
+  if (sources.empty() || !page.catalogue_problem.empty()) return {};
+  try {
+    const CatalogReaders::Lease reader = state.readers.borrow();
+    return advertised_addresses(*reader, sources);
+  } catch (const Error& error) {
+    spdlog::debug("api: search hits without their holders' addresses: {}", error.what());
+    return {};
+  }
+}
+
 template <typename Search>
 void answer_search(Call& call, const SearchOptions& options, Search&& search) {
   const Clock::time_point start = Clock::now();
   const SearchPage page = search();
+  const std::map<std::string, std::string> addresses = holder_addresses(call.state, page);
   const double took_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  respond_json(call.response, search_page_json(page, options, took_ms, call.state.image_info));
+  respond_json(call.response, search_page_json(page, options, took_ms, call.state.image_info, addresses));
 }
 
 const char* const kQueryKinds[] = {"text", "image", "id", "embedding", "terms"};

@@ -30,7 +30,7 @@
     results: $('results'), more: $('more'), loadMore: $('load-more'), loading: $('loading'), end: $('end'),
     viewer: $('viewer'), viewerTitle: $('viewer-title'), viewerPosition: $('viewer-position'),
     viewerClose: $('viewer-close'), viewerPrev: $('viewer-prev'), viewerNext: $('viewer-next'),
-    viewerImage: $('viewer-image'), viewerFacts: $('viewer-facts'),
+    viewerImage: $('viewer-image'), viewerElsewhere: $('viewer-elsewhere'), viewerFacts: $('viewer-facts'),
     findSimilar: $('find-similar'), openOriginal: $('open-original'),
     dropOverlay: $('drop-overlay'),
   };
@@ -271,6 +271,19 @@
     el.results.append(cards);
   }
 
+  // "On nas": the card's stand-in for the thumbnail of a picture another
+  // service holds.
+  function elsewhereNote(result) {
+    const note = document.createElement('span');
+    note.className = 'elsewhere-note';
+    const where = document.createElement('strong');
+    where.textContent = 'On ' + result.source;
+    const why = document.createElement('span');
+    why.textContent = 'shown by that service';
+    note.append(where, why);
+    return note;
+  }
+
   function card(result, index) {
     const item = document.createElement('li');
     const link = document.createElement('a');
@@ -281,14 +294,21 @@
     link.title = result.path;
     const frame = document.createElement('span');
     frame.className = 'thumb';
-    const img = document.createElement('img');
-    img.alt = fileName(result.path);
-    img.loading = 'lazy';
-    img.decoding = 'async';
-    img.width = THUMBNAIL_SIZE;
-    img.height = THUMBNAIL_SIZE;
-    setImage(img, thumbnailUrl(result.id), thumbnailUrl(result.id, THUMBNAIL_SIZE * 2));
-    frame.append(img);
+    if (result.source) {
+      // Another service holds it (a shared catalogue): only that service
+      // serves its thumbnail, so say where it is instead of a broken image.
+      frame.classList.add('elsewhere');
+      frame.append(elsewhereNote(result));
+    } else {
+      const img = document.createElement('img');
+      img.alt = fileName(result.path);
+      img.loading = 'lazy';
+      img.decoding = 'async';
+      img.width = THUMBNAIL_SIZE;
+      img.height = THUMBNAIL_SIZE;
+      setImage(img, thumbnailUrl(result.id), thumbnailUrl(result.id, THUMBNAIL_SIZE * 2));
+      frame.append(img);
+    }
     const caption = document.createElement('span');
     caption.className = 'caption';
     const score = document.createElement('span');
@@ -300,7 +320,8 @@
     name.textContent = fileName(result.path);
     const folder = document.createElement('span');
     folder.className = 'folder';
-    folder.textContent = folderOf(result.path);
+    // Another service's path without its "nas:" (the card says where it is).
+    folder.textContent = folderOf(result.source ? result.path.slice(result.source.length + 1) : result.path);
     caption.append(score, name, folder);
     link.append(frame, caption);
     link.addEventListener('click', (event) => {
@@ -467,17 +488,41 @@
       el.viewer.showModal();
     }
     el.viewerImage.alt = known ? fileName(known.path) : 'the picture';
-    // The thumbnail the grid already has first, the full picture when it came.
-    setImage(el.viewerImage, thumbnailUrl(id));
-    const full = new Image();
-    full.onload = () => { if (current.viewId === id && !token()) el.viewerImage.src = full.src; };
-    if (!token()) full.src = fileUrl(id); else setImage(el.viewerImage, fileUrl(id));
-    el.openOriginal.href = fileUrl(id);
+    const elsewhere = Boolean(known && known.source);
+    el.viewerImage.hidden = elsewhere;
+    el.viewerElsewhere.hidden = !elsewhere;
+    delete el.openOriginal.dataset.elsewhere;
+    el.openOriginal.hidden = false;
+    if (elsewhere) {
+      // Held by another service: its file is there only. Its address, when
+      // it gives one, is where "Open original" goes.
+      el.viewerImage.removeAttribute('srcset');
+      el.viewerImage.removeAttribute('src');
+      el.viewerElsewhere.replaceChildren();
+      const head = document.createElement('strong');
+      head.textContent = `This picture is on ${known.source}`;
+      el.viewerElsewhere.append(head, document.createTextNode(known.holder_url
+        ? `Only that service shows it. “Open original” asks ${known.source} for it.`
+        : `Only that service shows it, and it gives no address to reach it.`));
+      el.openOriginal.hidden = !known.holder_url;
+      if (known.holder_url) {
+        el.openOriginal.href = known.holder_url;
+        el.openOriginal.dataset.elsewhere = 'true';
+      }
+    } else {
+      // The thumbnail the grid already has first, the full picture when it came.
+      setImage(el.viewerImage, thumbnailUrl(id));
+      const full = new Image();
+      full.onload = () => { if (current.viewId === id && !token()) el.viewerImage.src = full.src; };
+      if (!token()) full.src = fileUrl(id); else setImage(el.viewerImage, fileUrl(id));
+      el.openOriginal.href = fileUrl(id);
+    }
     el.viewerPrev.disabled = index <= 0;
     el.viewerNext.disabled = index < 0 || (index === current.results.length - 1 && current.next === null);
     el.viewerPosition.textContent = index >= 0 ? `${index + 1} of ${current.results.length}${current.next === null ? '' : '+'}` : '';
     showFacts(known, null);
     el.viewerTitle.textContent = known ? fileName(known.path) : 'Picture ' + id;
+    if (elsewhere) return;  // its metadata too is the other service's
     try {
       const image = await apiJson(`/api/images/${enc(id)}`);
       if (current.viewId !== id) return;
@@ -520,6 +565,7 @@
     const info = image || result || {};
     el.viewerFacts.replaceChildren();
     if (result) fact(el.viewerFacts, 'Score', formatScore(result.score));
+    if (result && result.source) fact(el.viewerFacts, 'Held by', result.source);
     const size = info.width && info.height ? `${info.width} × ${info.height}` : '';
     fact(el.viewerFacts, 'Size', [size, formatBytes(info.bytes), image && image.format ? image.format.toUpperCase() : '']
       .filter(Boolean).join(' · '));
@@ -573,7 +619,7 @@
   });
   // With a token the link alone would be refused: fetch the file and open it.
   el.openOriginal.addEventListener('click', (event) => {
-    if (!token()) return;
+    if (!token() || el.openOriginal.dataset.elsewhere) return;  // another service's file: its own link
     event.preventDefault();
     api(el.openOriginal.href).then((response) => response.blob())
       .then((blob) => window.open(URL.createObjectURL(blob), '_blank', 'noopener'))

@@ -107,6 +107,12 @@ ApiOptions api_options(const Config& config) {
   options.port = address.port;
   options.token = load_api_token(config.api.token, config.api.token_file);
   options.cors_origins = config.api.cors_origins;
+  // The name other services send callers to for this one's files must be
+  // accepted as a Host (DNS rebinding checks refuse unknown names).
+  const std::string advertised = advertise_url_host(config.store.postgresql.advertise_url);
+  if (config.store.backend == Config::Store::Backend::postgresql && !advertised.empty()) {
+    options.allowed_hosts.push_back(advertised);
+  }
   options.max_body_bytes = static_cast<size_t>(config.api.max_body_bytes);
   options.threads = config.api.threads;
   options.thumbnail_dir = config.data_dir / "thumbnails";
@@ -178,6 +184,22 @@ ApiContext api_context(LiveIndexer& live, const Config& config) {
   return context;
 }
 
+// Tells the other services sharing the catalogue where this one's API is
+// (they point to it for the files it holds), or that it gives no address.
+void advertise_this_service(Catalog& catalog, const Config& config) {
+  if (config.store.backend != Config::Store::Backend::postgresql) return;
+  const std::string& url = config.store.postgresql.advertise_url;
+  catalog.advertise(url);
+  const std::string& source = catalog.location().source;
+  if (url.empty()) {
+    spdlog::info("source '{}': no store.postgresql.advertise_url, so other services name this one for its files "
+                 "but give no address",
+                 source);
+  } else {
+    spdlog::info("source '{}': other services point to {} for this one's files", source, url);
+  }
+}
+
 struct ServeArguments {
   std::vector<std::string> roots;  // replace indexer.roots (also at a reload)
 };
@@ -198,6 +220,7 @@ int run_serve(AppContext& context, const ServeArguments& args) {
 
   WriterLock lock = WriterLock::acquire(config.data_dir, WriterLock::Role::serve);
   Catalog catalog = Catalog::open(catalog_location(config));
+  advertise_this_service(catalog, config);
   init_image_library("imgsearchd");
 
   if (config.indexer.roots.empty()) {
@@ -251,6 +274,9 @@ int run_serve(AppContext& context, const ServeArguments& args) {
         if (reloaded.api.listen != config.api.listen || reloaded.api.token != config.api.token ||
             reloaded.api.token_file != config.api.token_file) {
           spdlog::warn("api.* changed: the HTTP API takes the new settings after a restart");
+        }
+        if (reloaded.store.postgresql.advertise_url != config.store.postgresql.advertise_url) {
+          spdlog::warn("store.postgresql.advertise_url changed: it is advertised after a restart");
         }
         const Config::Search& was = config.search;
         const Config::Search& now = reloaded.search;

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -215,6 +217,67 @@ const char* watcher_kind_name(Config::WatcherKind kind) {
   return "auto";
 }
 
+std::string advertise_url_problem(const std::string& url) {
+  if (url.empty()) return {};  // not advertised
+  const auto problem = [&](const std::string& what) {
+    return what + " (the address other services give for this one's files, e.g. http://nas.lan:7860), got '" + url +
+           "'";
+  };
+  if (url.find('@') != std::string::npos) {
+    // Not repeated: it may hold a password.
+    return "must not contain '@': no user name or password (the address other services give for this one's "
+           "files, e.g. http://nas.lan:7860)";
+  }
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+  } else {
+    return problem("must be an http:// or https:// URL");
+  }
+  for (const unsigned char c : url) {
+    if (c <= ' ' || c >= 0x7F) return problem("must not contain spaces or control or non-ASCII characters");
+  }
+  if (url.find_first_of("?#") != std::string::npos) return problem("must not have a query or fragment");
+  const std::string authority = rest.substr(0, rest.find('/'));
+  // host, host:port, [v6], [v6]:port
+  std::string host = authority;
+  std::string port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return problem("has an unclosed '[' in its host");
+    host = authority.substr(0, close + 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return problem("must have ':' and a port after the ']' of its host");
+      port = after.substr(1);
+      if (port.empty()) return problem("has a ':' without a port");
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return problem("has a ':' without a port");
+  }
+  if (host.empty() || host == "[]") return problem("must name a host");
+  if (!port.empty()) {
+    const bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](unsigned char c) {
+      return std::isdigit(c) != 0;
+    });
+    if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) return problem("has a port that is not 1-65535");
+  }
+  return {};
+}
+
+std::string advertise_url_host(const std::string& url) {
+  const size_t start = url.find("://");
+  if (start == std::string::npos) return {};
+  const std::string rest = url.substr(start + 3);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  if (!authority.empty() && authority.front() == '[') return authority.substr(1, authority.find(']') - 1);
+  return authority.substr(0, authority.rfind(':'));
+}
+
 std::filesystem::path expand_user_path(const std::string& path) {
   if (path == "~") return home_dir();
   if (path.rfind("~/", 0) == 0) return home_dir() / path.substr(2);
@@ -255,8 +318,16 @@ Config load_config(const std::filesystem::path& file) {
     Section postgresql = store.child("postgresql");
     postgresql.read("dsn", config.store.postgresql.dsn);
     postgresql.read_path("password_file", config.store.postgresql.password_file);
-    postgresql.read("source", config.store.postgresql.source);
     postgresql.read<int>("follow_interval_s", config.store.postgresql.follow_interval_s, at_least(1));
+    postgresql.read<std::string>("source", config.store.postgresql.source, [](const std::string& v) {
+      return v.find(':') == std::string::npos
+                 ? std::string()
+                 : "must not contain ':' (other services show this one's paths as <source>:<path>), got '" + v + "'";
+    });
+    postgresql.read<std::string>("advertise_url", config.store.postgresql.advertise_url, advertise_url_problem);
+    while (!config.store.postgresql.advertise_url.empty() && config.store.postgresql.advertise_url.back() == '/') {
+      config.store.postgresql.advertise_url.pop_back();
+    }
     postgresql.reject_unknown_keys();
     if (!config.store.postgresql.dsn.empty()) {
       try {

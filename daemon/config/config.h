@@ -38,6 +38,9 @@ struct Config {
       std::filesystem::path password_file; // libpq passfile; empty = PGPASSFILE or ~/.pgpass
       std::string source;                  // this service's files' id; empty = the host name
       int follow_interval_s = 2;           // look for other services' commits when none was announced
+      // Where the other services sharing the catalogue reach this one's API
+      // ("http://nas.lan:7860", no trailing '/'); empty = not advertised.
+      std::string advertise_url;
     } postgresql;
   } store;
 
@@ -145,6 +148,14 @@ const char* watcher_kind_name(Config::WatcherKind kind);
 // The catalogue this configuration names (store.*), with this service's
 // source id (store.postgresql.source, or the host name).
 CatalogLocation catalog_location(const Config& config);
+
+// What is wrong with `url` as store.postgresql.advertise_url (empty when
+// nothing): empty (not advertised), or an http:// or https:// URL with a host, an optional port and
+// path, and no user name, password, query or fragment.
+std::string advertise_url_problem(const std::string& url);
+// The host of a valid advertise_url, as a Host header names it ("nas.lan",
+// "192.168.1.20", "fd00::7" without its brackets); empty for an empty url.
+std::string advertise_url_host(const std::string& url);
 
 // Expands a leading ~ and $HOME.
 std::filesystem::path expand_user_path(const std::string& path);

@@ -136,6 +136,14 @@ uint64_t Catalog::live_count(ModelId model) const { return backend_->live_count(
 CatalogCounts Catalog::counts() const { return backend_->counts(); }
 std::vector<FailedFile> Catalog::failed_files() const { return backend_->failed_files(); }
 
+void Catalog::advertise(const std::string& address) {
+  if (backend_->read_only()) throw StoreError(file(), "advertise: this connection was opened read-only");
+  backend_->advertise(address);
+}
+std::optional<std::string> Catalog::source_address(const std::string& source) const {
+  return backend_->source_address(source);
+}
+
 // The changes that take `store` from its generation to the catalogue's: the
 // touched contents live now and not in the store are added, the others the
 // store holds removed. Embeddings never change, so a content in both stays.

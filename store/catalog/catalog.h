@@ -176,6 +176,17 @@ class Catalog {
   // Safe to call from any thread, like open_reader.
   std::unique_ptr<ChangeListener> change_listener() const;
 
+  // ---- Where the other services are (README "Several machines") ----
+  // Files and thumbnails are served by the service that holds the path; the
+  // others point to it. advertise records where this service's API can be
+  // reached by the others (store.postgresql.advertise_url; empty: nowhere,
+  // the others name it alone) and when it started; the writer calls it at
+  // start. SQLite has one source: nothing is recorded.
+  void advertise(const std::string& address);
+  // The address `source` advertised (e.g. "http://nas.lan:7860"), or
+  // nullopt when it gave none or is unknown (always, on SQLite).
+  std::optional<std::string> source_address(const std::string& source) const;
+
   // ---- store migrate: a bulk copy, nothing re-embedded ----
   // Everything this service sees: its files, every content and embedding.
   CatalogRows dump() const;

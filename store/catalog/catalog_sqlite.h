@@ -62,6 +62,9 @@ class SqliteCatalog final : public CatalogBackend {
   std::optional<uint64_t> touched_count_since(uint64_t) override { return std::nullopt; }
   uint64_t prune_change_log() override { return 0; }
   std::unique_ptr<ChangeListener> change_listener() const override;
+  // One source: no other service to point to.
+  void advertise(const std::string&) override {}
+  std::optional<std::string> source_address(const std::string&) override { return std::nullopt; }
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

@@ -88,6 +88,14 @@ class CatalogBackend {
   // location.
   virtual std::unique_ptr<ChangeListener> change_listener() const = 0;
 
+  // ---- Where each source's service can be reached (PostgreSQL) ----
+  // Records this source's API address as others should use it (empty:
+  // none) and now as its last start. SQLite: nothing to record (one source).
+  virtual void advertise(const std::string& address) = 0;
+  // The address `source` advertised; nullopt when it gave none, is unknown,
+  // or (SQLite) there is no other source.
+  virtual std::optional<std::string> source_address(const std::string& source) = 0;
+
   // ---- store migrate ----
   // Everything this source sees (its files; every content and embedding).
   virtual CatalogRows dump() = 0;

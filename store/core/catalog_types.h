@@ -45,6 +45,25 @@ struct CatalogLocation {
   }
 };
 
+// A path of another source as the catalogue shows it to this service
+// (paths_of, search hits): "<source>:<path>". This service's own paths are
+// absolute and shown as they are; a source never holds ':' (checked when the
+// catalogue is opened), so the first ':' of a foreign path ends its source.
+struct SourcePath {
+  std::string source;
+  std::string path;  // as that source sees it (absolute)
+};
+inline std::string foreign_path_text(const std::string& source, const std::string& path) {
+  return source + ":" + path;
+}
+// The parts of a path paths_of gave; nullopt for this service's own paths.
+inline std::optional<SourcePath> parse_foreign_path(const std::string& shown) {
+  if (shown.empty() || shown.front() == '/') return std::nullopt;
+  const size_t colon = shown.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  return SourcePath{shown.substr(0, colon), shown.substr(colon + 1)};
+}
+
 // Commits and lookups for no model: files are catalogued and hashed (their
 // contents recorded), nothing is embedded and no vector store changes. Such
 // files are not "settled" for any real model: known_files says

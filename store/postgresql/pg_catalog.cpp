@@ -110,6 +110,11 @@ int PostgresCatalog::latest_schema_version() { return pg_schema::latest_version(
 std::unique_ptr<CatalogBackend> PostgresCatalog::open(const CatalogLocation& location, bool read_only) {
   check_postgresql_dsn(location.dsn);
   if (location.source.empty()) throw InvalidInput("store.postgresql.source is empty: each service needs its own");
+  if (location.source.find(':') != std::string::npos) {
+    throw InvalidInput("store.postgresql.source '" + location.source +
+                       "' holds a ':'; other services show this one's paths as <source>:<path>, so a source "
+                       "cannot contain one");
+  }
   auto catalog = std::make_unique<PgCatalog>(location, read_only);
   try {
     if (read_only) {
@@ -166,7 +171,7 @@ uint64_t PgCatalog::read_generation() {
 }
 
 std::string PgCatalog::shown_path(const std::string& source, const std::string& path) const {
-  return source == location_.source ? path : source + ":" + path;
+  return source == location_.source ? path : foreign_path_text(source, path);
 }
 
 std::string PgCatalog::catalog_id() {
@@ -537,6 +542,26 @@ std::vector<FailedFile> PgCatalog::failed_files() {
     std::vector<FailedFile> failed;
     for (int i = 0; i < r.rows(); ++i) failed.push_back({r.text(i, 0), pg_read_signature(r, i, 1), r.text(i, 5)});
     return failed;
+  });
+}
+
+// ---- Where each source's service can be reached ----
+
+void PgCatalog::advertise(const std::string& address) {
+  guarded("recording this service's address", [&] {
+    require_writable("recording this service's address");
+    db_.exec(
+        "INSERT INTO sources (source, address, last_seen) VALUES ($1, $2, now()) "
+        "ON CONFLICT (source) DO UPDATE SET address = EXCLUDED.address, last_seen = EXCLUDED.last_seen",
+        {pg::param(location_.source), address.empty() ? pg::Param::null() : pg::param(address)});
+  });
+}
+
+std::optional<std::string> PgCatalog::source_address(const std::string& source) {
+  return guarded("reading a service's address", [&]() -> std::optional<std::string> {
+    const pg::Result r = db_.exec("SELECT address FROM sources WHERE source = $1", {pg::param(source)});
+    if (r.rows() == 0 || r.is_null(0, 0)) return std::nullopt;
+    return r.text(0, 0);
   });
 }
 

@@ -51,6 +51,8 @@ class PgCatalog final : public CatalogBackend {
   std::optional<uint64_t> touched_count_since(uint64_t generation) override;
   uint64_t prune_change_log() override;
   std::unique_ptr<ChangeListener> change_listener() const override;
+  void advertise(const std::string& address) override;
+  std::optional<std::string> source_address(const std::string& source) override;
   CatalogRows dump() override;
   void load(const CatalogRows& rows) override;
 

@@ -91,6 +91,17 @@ CREATE TABLE change_log (
 );
 INSERT INTO change_log VALUES (1, 0);
 )sql"},
+    {3, R"sql(
+-- Where each source's service can be reached by the others: the address it
+-- advertises (store.postgresql.advertise_url; NULL: none), written when it
+-- starts. Another service answers a request for a file it does not hold
+-- with the holder's name and this address.
+CREATE TABLE sources (
+  source    text COLLATE "C" PRIMARY KEY,
+  address   text,
+  last_seen timestamptz NOT NULL
+);
+)sql"},
 };
 
 // The advisory lock key migrations hold ("imgsearchd" in ASCII, truncated).

@@ -1,6 +1,6 @@
 // The API's parts without a server: the route table against the OpenAPI
 // document in the repository, the access rules, parameters, metrics, and the
-// cache of text embeddings.
+// cache of text embeddings, the 404 for an image another service holds.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +8,8 @@
 #include <set>
 
 #include "api/access.h"
+#include "api/errors.h"
+#include "api/holders.h"
 #include "api/params.h"
 #include "api/routes.h"
 #include "api/server.h"
@@ -199,6 +201,40 @@ TEST(Metrics, TheServicesFiguresAsTheyAreReadAtEachScrape) {
        }) {
     EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
   }
+}
+
+// Paths of other services sharing the catalogue are "<source>:<path>"; an
+// image held only there is a 404 naming them, with an error.holder field.
+TEST(Holders, AnImageHeldOnlyByOtherServicesIsA404NamingThem) {
+  const std::vector<SourcePath> foreign =
+      api::foreign_paths({"/home/me/a.jpg", "nas:/srv/a.jpg", "desktop:/d/a:b.jpg"});
+  ASSERT_EQ(foreign.size(), 2u) << "this service's own path is not foreign";
+  EXPECT_EQ(foreign[1].source, "desktop");
+  EXPECT_EQ(foreign[1].path, "/d/a:b.jpg");
+  const api::Holder with_address = api::pick_holder(foreign, {{"desktop", "http://desktop.lan:7860"}});
+  EXPECT_EQ(with_address.path.source, "desktop") << "the one that can be reached";
+  EXPECT_EQ(api::holder_url(*with_address.address, 42, "/thumbnail?size=64"),
+            "http://desktop.lan:7860/api/images/42/thumbnail?size=64");
+  EXPECT_EQ(api::pick_holder(foreign, {}).path.source, "nas") << "else the first";
+
+  // An SQLite catalogue knows no other service's address.
+  const Catalog catalog = Catalog::open(test::fresh_dir("holders") / "catalog.db");
+  httplib::Response response;
+  try {
+    api::throw_held_elsewhere(catalog, 42, foreign, "/file", "laptop");
+  } catch (...) {
+    EXPECT_EQ(api::respond_current_exception(response), 404);
+  }
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  const nlohmann::json& error = body["error"];
+  EXPECT_EQ(error["code"], 404);
+  EXPECT_EQ(error["type"], "not_found");
+  const std::string message = error["message"];
+  EXPECT_NE(message.find("the image 42 is not on this service ('laptop')"), std::string::npos) << message;
+  EXPECT_NE(message.find("held by services 'nas' and 'desktop'"), std::string::npos) << message;
+  EXPECT_NE(message.find("/srv/a.jpg on 'nas'"), std::string::npos) << message;
+  EXPECT_NE(message.find("advertises no address"), std::string::npos) << message;
+  EXPECT_EQ(error["holder"], (nlohmann::json{{"source", "nas"}, {"path", "/srv/a.jpg"}, {"url", nullptr}}));
 }
 
 TEST(TextEmbeddingCache, KeysByModelAndNormalisedTextAndDropsTheLeastRecent) {

@@ -78,6 +78,61 @@ TEST(Config, ExampleFileLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(example.store.postgresql.password_file, defaults.store.postgresql.password_file);
   EXPECT_EQ(example.store.postgresql.source, defaults.store.postgresql.source);
   EXPECT_EQ(example.store.postgresql.follow_interval_s, defaults.store.postgresql.follow_interval_s);
+  EXPECT_EQ(example.store.postgresql.advertise_url, defaults.store.postgresql.advertise_url);
+  EXPECT_EQ(defaults.store.postgresql.advertise_url, "") << "never guessed from api.listen";
+}
+
+// store.postgresql.advertise_url: where the other services sharing the
+// catalogue send callers for this one's files. An http(s) URL with a host;
+// a mistake names the key and the file.
+TEST(Config, TheAdvertisedUrlIsAnHttpUrlWithAHostAndItsMistakesAreNamed) {
+  const auto advertised = [](const std::string& name, const std::string& url) {
+    return write_config(name, "store:\n  backend: postgresql\n  postgresql:\n    dsn: 'dbname=photos'\n"
+                              "    source: nas\n    advertise_url: '" + url + "'\n");
+  };
+  EXPECT_EQ(load_config(advertised("url-plain.yaml", "http://nas.lan:7860")).store.postgresql.advertise_url,
+            "http://nas.lan:7860");
+  EXPECT_EQ(load_config(advertised("url-path.yaml", "https://photos.example.org/imgsearchd/"))
+                .store.postgresql.advertise_url,
+            "https://photos.example.org/imgsearchd")
+      << "the trailing '/' goes: routes are appended to it";
+  EXPECT_EQ(load_config(advertised("url-v6.yaml", "http://[fd00::7]:7860")).store.postgresql.advertise_url,
+            "http://[fd00::7]:7860");
+  EXPECT_EQ(load_config(advertised("url-v4.yaml", "http://192.168.1.20")).store.postgresql.advertise_url,
+            "http://192.168.1.20");
+  // The name the service then accepts in Host headers.
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://nas.lan:7860"), "nas.lan");
+  EXPECT_EQ(imgsearchd::advertise_url_host("https://photos.example.org/imgsearchd"), "photos.example.org");
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://[fd00::7]:7860"), "fd00::7");
+  EXPECT_EQ(imgsearchd::advertise_url_host("http://192.168.1.20"), "192.168.1.20");
+  EXPECT_EQ(imgsearchd::advertise_url_host(""), "");
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"nas.lan:7860", "http:// or https://"},
+      {"ftp://nas.lan", "http:// or https://"},
+      {"http://", "must name a host"},
+      {"http://:7860", "must name a host"},
+      {"http://me:hunter2@nas.lan", "user name or password"},
+      {"http://nas.lan:99999", "port"},
+      {"http://nas.lan:", "port"},
+      {"http://nas.lan/?x=1", "query"},
+      {"http://nas lan", "spaces"},
+  };
+  int i = 0;
+  for (const auto& [url, why] : bad) {
+    const fs::path file = advertised("url-bad-" + std::to_string(i++) + ".yaml", url);
+    const std::string message = error_of(file);
+    EXPECT_NE(message.find("'store.postgresql.advertise_url'"), std::string::npos) << url << ": " << message;
+    EXPECT_NE(message.find(file.string()), std::string::npos) << message;
+    EXPECT_NE(message.find(why), std::string::npos) << url << ": " << message;
+  }
+  const std::string userinfo = error_of(advertised("url-userinfo.yaml", "http://me:hunter2@nas.lan"));
+  EXPECT_EQ(userinfo.find("hunter2"), std::string::npos) << "the password is not repeated: " << userinfo;
+
+  const std::string colon = error_of(write_config(
+      "source-colon.yaml", "store:\n  postgresql:\n    dsn: 'dbname=photos'\n    source: 'nas:1'\n"));
+  EXPECT_NE(colon.find("'store.postgresql.source'"), std::string::npos) << colon;
+  EXPECT_NE(colon.find("':'"), std::string::npos) << colon;
 }
 
 TEST(Config, StoreKeysNameThePostgresqlCatalogueAndRefuseAPasswordInTheDsn) {

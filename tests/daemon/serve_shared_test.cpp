@@ -1,7 +1,9 @@
 // Two real `imgsearchd serve` processes with different roots and data
 // folders sharing one PostgreSQL catalogue (a throwaway cluster): each finds
 // the other's images, a folder copied from one root to the other costs no
-// model call, and one killed with SIGKILL loses nothing it committed.
+// model call, a file held by the other is a 404 naming it (and its
+// advertised address), and one killed with SIGKILL loses nothing it
+// committed.
 #include "serve_fixture.h"
 #include "tests/support/postgres_cluster.h"
 
@@ -16,8 +18,9 @@ struct Service {
   int starts = 0;
 
   // `follow_interval_s`: how often the service looks for other services'
-  // commits when none is announced (0: the default).
-  void write_config(const std::string& dsn, int follow_interval_s = 0) {
+  // commits when none is announced (0: the default); `advertise_url`: its
+  // store.postgresql.advertise_url (empty: none).
+  void write_config(const std::string& dsn, int follow_interval_s = 0, const std::string& advertise_url = "") {
     write_text(config, "data_dir: " + data.string() +
                            "\nmodel:\n  name: " + kModelA.string() +
                            "\n  threads: 1\n  batch_size: 4\nindexer:\n  decode_threads: 1\n  queue_size: 8\n"
@@ -26,7 +29,8 @@ struct Service {
                            "api:\n  listen: 127.0.0.1:0\nstore:\n  backend: postgresql\n  postgresql:\n"
                            "    dsn: \"" + dsn + "\"\n    source: " + source + "\n" +
                            (follow_interval_s > 0 ? "    follow_interval_s: " + std::to_string(follow_interval_s) + "\n"
-                                                  : std::string()));
+                                                  : std::string()) +
+                           (advertise_url.empty() ? "" : "    advertise_url: " + advertise_url + "\n"));
   }
 
   void start() { process.start(config, dir / ("serve-" + std::to_string(++starts) + ".log")); }
@@ -52,6 +56,17 @@ struct Service {
         method == "POST" ? client.Post(target, body, "application/json") : client.Get(target);
     if (!result) return {0, {}};
     return {result->status, nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false)};
+  }
+
+  // GET on the service's HTTP API: the status code and the body as it is.
+  std::pair<int, std::string> get_raw(const std::string& target, const httplib::Headers& headers = {}) const {
+    const std::string url = status().value("api", "");
+    if (url.empty()) return {0, {}};
+    httplib::Client client(url);
+    client.set_read_timeout(30, 0);
+    const httplib::Result result = client.Get(target, headers);
+    if (!result) return {0, {}};
+    return {result->status, result->body};
   }
 
   // Every path `imgsearchd search --json -k 100` returns.
@@ -127,6 +142,107 @@ TEST_F(SharedCatalogueServeTest, EachServiceFindsTheOthersImagesAndACopiedFolder
   EXPECT_EQ(nas_.counter("model_calls"), calls);
   EXPECT_EQ(nas_.counter("embedded"), embedded);
   EXPECT_EQ(laptop_.searched_paths().size(), everything.size() + 3);
+  EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
+  EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
+}
+
+// Files and thumbnails are served by the service that holds them. Another
+// service answers 404 naming the holder and, when the holder advertised its
+// address (store.postgresql.advertise_url), the holder's URL for the same
+// resource; its search hits of such images say where they are.
+TEST_F(SharedCatalogueServeTest, AnotherServicesFileIsA404NamingTheHolderAndItsAdvertisedUrl) {
+  const std::string laptop_url = "http://laptop.test:7861";
+  laptop_.write_config(dsn_, /*follow_interval_s=*/0, laptop_url + "/");
+  copy_photo(0, laptop_.photos / "l0.jpg");
+  copy_photo(1, laptop_.photos / "l1.jpg");
+  copy_photo(2, nas_.photos / "n2.jpg");
+  laptop_.start();
+  nas_.start();
+  const std::string query = R"({"text": "a photo", "k": 100})";
+  nlohmann::json from_nas, from_laptop;
+  wait_for("both services to find all three photos", [&] {
+    from_nas = nas_.http("POST", "/api/search", query).second;
+    from_laptop = laptop_.http("POST", "/api/search", query).second;
+    return from_nas.is_object() && from_nas["results"].size() == 3 && from_laptop.is_object() &&
+           from_laptop["results"].size() == 3;
+  });
+  // Ids by path, and each hit as the NAS and the laptop show it.
+  const auto hit_of = [](const nlohmann::json& page, const std::string& path) {
+    for (const auto& hit : page["results"])
+      if (hit["paths"].size() == 1 && hit["paths"][0] == path) return hit;
+    return nlohmann::json();
+  };
+  const std::string l0 = (laptop_.photos / "l0.jpg").string();
+  const std::string n2 = (nas_.photos / "n2.jpg").string();
+  const nlohmann::json laptop_hit_on_nas = hit_of(from_nas, "laptop:" + l0);
+  const nlohmann::json nas_hit_on_laptop = hit_of(from_laptop, "nas:" + n2);
+  const nlohmann::json own_hit_on_laptop = hit_of(from_laptop, l0);
+  ASSERT_TRUE(laptop_hit_on_nas.is_object()) << from_nas.dump();
+  ASSERT_TRUE(nas_hit_on_laptop.is_object()) << from_laptop.dump();
+  ASSERT_TRUE(own_hit_on_laptop.is_object()) << from_laptop.dump();
+  const std::string laptop_id = laptop_hit_on_nas["id"].get<std::string>();
+  const std::string nas_id = nas_hit_on_laptop["id"].get<std::string>();
+
+  // Search hits: another service's say which and where; own ones are as before.
+  EXPECT_EQ(laptop_hit_on_nas.value("source", ""), "laptop") << laptop_hit_on_nas.dump();
+  EXPECT_EQ(laptop_hit_on_nas.value("holder_url", ""), laptop_url + "/api/images/" + laptop_id + "/file");
+  EXPECT_EQ(nas_hit_on_laptop.value("source", ""), "nas") << nas_hit_on_laptop.dump();
+  EXPECT_FALSE(nas_hit_on_laptop.contains("holder_url")) << "the NAS advertises no address";
+  EXPECT_FALSE(own_hit_on_laptop.contains("source")) << own_hit_on_laptop.dump();
+  EXPECT_FALSE(own_hit_on_laptop.contains("holder_url"));
+
+  // The NAS asked for the laptop's file, thumbnail and metadata: 404 naming
+  // the laptop, with its URL of the same resource.
+  const std::string base = "/api/images/" + laptop_id;
+  for (const auto& [target, resource] : std::vector<std::pair<std::string, std::string>>{
+           {base + "/file", base + "/file"},
+           {base + "/thumbnail?size=64", base + "/thumbnail?size=64"},
+           {base + "/thumbnail", base + "/thumbnail"},
+           {base, base}}) {
+    const auto [code, body] = nas_.http("GET", target);
+    EXPECT_EQ(code, 404) << target << ": " << body.dump();
+    ASSERT_TRUE(body.contains("error")) << target << ": " << body.dump();
+    const nlohmann::json& error = body["error"];
+    const std::string message = error.value("message", "");
+    EXPECT_EQ(error.value("type", ""), "not_found");
+    EXPECT_NE(message.find("held by service 'laptop'"), std::string::npos) << message;
+    EXPECT_NE(message.find(l0), std::string::npos) << "names the file: " << message;
+    EXPECT_NE(message.find(laptop_url + resource), std::string::npos) << message;
+    EXPECT_EQ(error["holder"].value("source", ""), "laptop") << body.dump();
+    EXPECT_EQ(error["holder"].value("path", ""), l0) << body.dump();
+    EXPECT_EQ(error["holder"].value("url", ""), laptop_url + resource) << body.dump();
+  }
+
+  // The laptop asked for the NAS's: the NAS is named, with no address.
+  {
+    const auto [code, body] = laptop_.http("GET", "/api/images/" + nas_id + "/thumbnail?size=64");
+    EXPECT_EQ(code, 404) << body.dump();
+    const std::string message = body["error"].value("message", "");
+    EXPECT_NE(message.find("held by service 'nas'"), std::string::npos) << message;
+    EXPECT_NE(message.find("advertises no address"), std::string::npos) << message;
+    EXPECT_TRUE(body["error"]["holder"]["url"].is_null()) << body.dump();
+  }
+  // An id nobody holds is a plain 404.
+  {
+    const auto [code, body] = nas_.http("GET", "/api/images/12345/file");
+    EXPECT_EQ(code, 404);
+    EXPECT_FALSE(body["error"].contains("holder")) << body.dump();
+  }
+
+  // The holder serves its own: the file at the path the NAS pointed to.
+  const auto [file_code, file] = laptop_.get_raw(base + "/file");
+  EXPECT_EQ(file_code, 200);
+  EXPECT_EQ(file, read_text(laptop_.photos / "l0.jpg")) << "the photo's bytes";
+  const auto [thumb_code, thumbnail] = laptop_.get_raw(base + "/thumbnail?size=64");
+  EXPECT_EQ(thumb_code, 200);
+  EXPECT_EQ(thumbnail.substr(0, 3), "\xFF\xD8\xFF") << "a JPEG";
+  // Asked by the name it advertises (as a caller sent there would), the
+  // laptop answers; that name is no service's but the laptop's.
+  EXPECT_EQ(laptop_.get_raw(base + "/file", {{"Host", "laptop.test:7861"}}).first, 200);
+  EXPECT_EQ(nas_.get_raw("/api/images/" + nas_id + "/file", {{"Host", "laptop.test:7861"}}).first, 403);
+  const auto [own_code, own] = nas_.get_raw("/api/images/" + nas_id + "/file");
+  EXPECT_EQ(own_code, 200);
+  EXPECT_EQ(own, read_text(nas_.photos / "n2.jpg"));
   EXPECT_EQ(laptop_.process.stop(), 0) << laptop_.process.log();
   EXPECT_EQ(nas_.process.stop(), 0) << nas_.process.log();
 }

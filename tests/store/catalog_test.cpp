@@ -451,6 +451,19 @@ TYPED_TEST(CatalogTest, AReaderNeedsAnExistingCatalogueAtTheLatestVersion) {
 
 // ---- No model yet: contents without embeddings ----
 
+// What another service advertised is read back by everyone; SQLite has one
+// source, so nothing is recorded and no other service has an address.
+TYPED_TEST(CatalogTest, AnAddressIsAdvertisedOnlyWhereOtherServicesShareTheCatalogue) {
+  Catalog catalog = Catalog::open(this->location);
+  catalog.advertise("http://this-host.lan:7860");
+  const bool shared = this->location.backend == CatalogLocation::Backend::postgresql;
+  EXPECT_EQ(catalog.source_address(this->location.source),
+            shared ? std::optional<std::string>("http://this-host.lan:7860") : std::nullopt);
+  EXPECT_EQ(catalog.source_address("nas"), std::nullopt) << "no such service";
+  Catalog reader = Catalog::open_read_only(this->location);
+  EXPECT_THROW(reader.advertise("http://elsewhere"), StoreError);
+}
+
 TYPED_TEST(CatalogTest, WithoutAModelFilesAreRecordedWithTheirContentAndEmbeddedLater) {
   Catalog catalog = Catalog::open(this->location);
   const CommitResult recorded =
@@ -623,6 +636,60 @@ TEST_F(PostgresCatalogTest, SourcesShareContentsAndEmbeddingsButEachReconcilesOn
 // and embedding exists once, no commit fails (no duplicate key, no
 // deadlock), each content became live exactly once, and the generations
 // are one global sequence.
+// Each service records its address (or none) when it starts; the others
+// read it to send callers for its files there. A restart replaces it.
+TEST_F(PostgresCatalogTest, EachSourceAdvertisesItsAddressAndARestartReplacesIt) {
+  Catalog laptop = Catalog::open(backend.location("laptop"));
+  Catalog nas = Catalog::open(backend.location("nas"));
+  EXPECT_EQ(nas.source_address("laptop"), std::nullopt) << "not advertised yet";
+  laptop.advertise("http://laptop.lan:7860");
+  nas.advertise("");
+  EXPECT_EQ(nas.source_address("laptop"), std::optional<std::string>("http://laptop.lan:7860"));
+  EXPECT_EQ(laptop.source_address("nas"), std::nullopt) << "the NAS gives no address";
+  EXPECT_EQ(backend.sql_text("SELECT count(*) FROM sources WHERE last_seen > now() - interval '1 hour'"), "2")
+      << "both recorded with the time they started";
+
+  Catalog reader = Catalog::open_read_only(backend.location("nas"));
+  EXPECT_EQ(reader.source_address("laptop"), std::optional<std::string>("http://laptop.lan:7860"));
+  laptop.advertise("https://laptop.lan/imgsearchd");
+  EXPECT_EQ(reader.source_address("laptop"), std::optional<std::string>("https://laptop.lan/imgsearchd"));
+  laptop.advertise("");
+  EXPECT_EQ(reader.source_address("laptop"), std::nullopt) << "an address taken out of the configuration goes";
+}
+
+// A catalogue made before the sources table (schema version 2) gains it
+// when a writer opens it, and keeps its files.
+TEST_F(PostgresCatalogTest, ACatalogueWithoutTheSourcesTableIsMigrated) {
+  {
+    Catalog catalog = Catalog::open(backend.location("laptop"));
+    const ModelId model = catalog.model("m", "f", kDim);
+    catalog.commit({model, {indexed("/p/a.jpg", 1, kDim, 1)}, {}, {}});
+  }
+  backend.run_sql("DROP TABLE sources; UPDATE schema_version SET version = 2");
+  EXPECT_THROW(Catalog::open_read_only(backend.location("laptop")), StoreError) << "a reader needs the new schema";
+  Catalog catalog = Catalog::open(backend.location("laptop"));
+  EXPECT_EQ(backend.schema_version(), std::to_string(backend.latest_version()));
+  EXPECT_EQ(catalog.paths_of(vector_id_for(hash_of(1))), std::vector<std::string>{"/p/a.jpg"});
+  catalog.advertise("http://laptop.lan:7860");
+  EXPECT_EQ(catalog.source_address("laptop"), std::optional<std::string>("http://laptop.lan:7860"));
+}
+
+// Paths of other services are shown as "<source>:<path>", so a source
+// cannot hold a ':'.
+TEST_F(PostgresCatalogTest, ASourceWithAColonIsRefusedNamingTheKey) {
+  try {
+    Catalog::open(backend.location("nas:1"));
+    ADD_FAILURE() << "a source with ':' should be refused";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("store.postgresql.source 'nas:1'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(parse_foreign_path("/home/p/a.jpg"), std::nullopt) << "this service's own path";
+  const std::optional<SourcePath> foreign = parse_foreign_path("nas:/srv/p/a:b.jpg");
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->source, "nas");
+  EXPECT_EQ(foreign->path, "/srv/p/a:b.jpg");
+}
+
 TEST_F(PostgresCatalogTest, TwoWritersCommittingTheSameNewContentsAtOnceEndWithOneOfEach) {
   constexpr int kBatches = 15;
   constexpr int kPerBatch = 8;
