@@ -17,7 +17,10 @@ BoundedWorkerPool::~BoundedWorkerPool() { shutdown(); }
 
 void BoundedWorkerPool::enqueue(std::function<void()> connection) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (queue_.size() < max_queued_ + idle_) {
+  // Threads count as free unless they are answering a connection, so a
+  // connection that arrives before a new thread first waits (a busy machine,
+  // just after start) is queued for it rather than refused.
+  if (queue_.size() < max_queued_ + (threads_.size() - busy_)) {
     queue_.push_back(std::move(connection));
     ready_.notify_one();
     return;
@@ -51,14 +54,15 @@ void BoundedWorkerPool::work() {
     std::function<void()> connection;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      ++idle_;
       ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      --idle_;
       if (queue_.empty()) return;  // stopping, nothing left
       connection = std::move(queue_.front());
       queue_.pop_front();
+      ++busy_;
     }
     connection();
+    std::lock_guard<std::mutex> lock(mutex_);
+    --busy_;
   }
 }
 

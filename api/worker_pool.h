@@ -38,7 +38,7 @@ class BoundedWorkerPool : public httplib::TaskQueue {
   std::condition_variable overflow_ready_;
   std::deque<std::function<void()>> queue_;
   std::deque<std::function<void()>> overflow_;
-  size_t idle_ = 0;
+  size_t busy_ = 0;  // threads answering a connection
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::thread refuser_;

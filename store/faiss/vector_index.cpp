@@ -310,19 +310,18 @@ size_t VectorIndex::size() const {
 VectorIndex VectorIndex::rebuild(const Catalog& catalog, ModelId model, IndexOptions options) {
   const std::optional<CatalogModel> info = catalog.find_model(model);
   if (!info) throw InvalidInput("cannot build a vector index for unknown model id " + std::to_string(model));
-  VectorIndex built = build(model, info->dim, options, [&](const auto& visit) {
-    return catalog.for_each_live_embedding(model, visit);
-  });
+  VectorIndex built = build(model, info->dim, options, static_cast<size_t>(catalog.live_count(model)),
+                            [&](const auto& visit) { return catalog.for_each_live_embedding(model, visit); });
   built.impl_->catalog_id = catalog.catalog_id();
   return built;
 }
 
-VectorIndex VectorIndex::build(ModelId model, int dim, const IndexOptions& options,
+VectorIndex VectorIndex::build(ModelId model, int dim, const IndexOptions& options, size_t expected_size,
                                const LiveVectorReader& read_live) {
   VectorIndex built(model, dim, options);
   Impl& impl = *built.impl_;
   std::unique_lock lock(impl.mutex);  // nobody else can see it yet; add_locked expects it
-  impl.reserve_locked(static_cast<size_t>(catalog.live_count(model)));
+  impl.reserve_locked(expected_size);
 
   // Added in chunks to bound the extra memory.
   constexpr size_t kChunk = 4096;
@@ -346,7 +345,9 @@ VectorIndex VectorIndex::build(ModelId model, int dim, const IndexOptions& optio
 
 void VectorIndex::reload(const LiveVectorReader& read_live) {
   // Built beside the old index, which searches keep using until the swap.
-  VectorIndex fresh = build(impl_->model, impl_->dim, options(), read_live);
+  // Its current size as the first room: the catalogue's count is not known
+  // here, and beyond it the arrays grow by doubling.
+  VectorIndex fresh = build(impl_->model, impl_->dim, options(), size(), read_live);
   std::unique_lock lock(impl_->mutex);
   impl_->index = std::move(fresh.impl_->index);
   impl_->take(impl_->index.get());

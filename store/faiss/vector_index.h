@@ -170,8 +170,10 @@ class VectorIndex final : public VectorStore {
 
  private:
   struct Impl;
-  // An index of `read_live`'s vectors, at its generation, with no file.
-  static VectorIndex build(ModelId model, int dim, const IndexOptions& options, const LiveVectorReader& read_live);
+  // An index of `read_live`'s vectors, at its generation, with no file;
+  // room for `expected_size` vectors is reserved first.
+  static VectorIndex build(ModelId model, int dim, const IndexOptions& options, size_t expected_size,
+                           const LiveVectorReader& read_live);
   std::unique_ptr<Impl> impl_;
 };
 
