@@ -42,9 +42,25 @@ class CallingThreadOnly {
   }
   CallingThreadOnly(const CallingThreadOnly&) = delete;
   CallingThreadOnly& operator=(const CallingThreadOnly&) = delete;
+  // The thread count the model runs with elsewhere (0 where not active).
+  int model_threads() const { return previous_; }
 
  private:
   int previous_;
+};
+
+// The running query's share of a second core (product_helper.h): its packed
+// products are split with the model's helper thread, which never makes the
+// query wait. Like OpenMP's count above, a setting of the thread running the
+// query, set for the query's scope by encode_texts and read by linear().
+thread_local const ProductHelper::Session* t_query_products = nullptr;
+
+class QueryProducts {
+ public:
+  explicit QueryProducts(const ProductHelper::Session& session) { t_query_products = &session; }
+  ~QueryProducts() { t_query_products = nullptr; }
+  QueryProducts(const QueryProducts&) = delete;
+  QueryProducts& operator=(const QueryProducts&) = delete;
 };
 
 // Prepacking (quantized::linear_prepack) builds the packed weights of the
@@ -185,6 +201,13 @@ at::Tensor NativeClip::linear(const at::Tensor& x, const Linear& layer) const {
     at::Tensor out = at::empty(shape, input.options());
     const float* in = input.data_ptr<float>();
     float* y = out.data_ptr<float>();
+    if (t_query_products) {
+      // The helper may read the input after this returns (a task it had begun
+      // when this thread took it over): it holds the tensor until then.
+      const auto holder = std::make_shared<const at::Tensor>(input);
+      product_helper_.multiply(*t_query_products, p, std::shared_ptr<const float>(holder, in), rows, y);
+      return out;
+    }
     // Threads share a product by output columns, a few panel pairs each at least.
     at::parallel_for(0, p.panel_pairs(), 4, [&](int64_t first, int64_t last) { p.multiply(in, rows, y, first, last); });
     return out;
@@ -253,6 +276,10 @@ at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_a
   // batch's last end-of-text token change nothing that is read out.
   const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
   const CallingThreadOnly alone(device_.is_cpu() && tokens.size(0) * len <= arch_.context_length);
+  // Only packed products are shared: elsewhere the helper would spin for nothing.
+  const ProductHelper::Session products =
+      product_helper_.session(packed_text_kernel_.has_value() && alone.model_threads() >= 2);
+  const QueryProducts query_products(products);
   at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
   x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width
   x = layer_norm(x, ln_final_w_, ln_final_b_);

@@ -13,6 +13,7 @@
 
 #include "indexer/model/clip_model.h"
 #include "indexer/model/packed_linear.h"
+#include "indexer/model/product_helper.h"
 
 namespace imgsearchd {
 
@@ -82,6 +83,9 @@ class NativeClip {
   // text
   at::Tensor token_embedding_, text_pos_, causal_mask_, ln_final_w_, ln_final_b_, text_proj_;
   Tower text_;
+  // A query's packed products are shared with its thread. Last: its thread
+  // stops before the layers it reads are destroyed.
+  mutable ProductHelper product_helper_;
 };
 
 }  // namespace imgsearchd

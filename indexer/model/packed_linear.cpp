@@ -159,7 +159,9 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t outpu
       panels_[static_cast<size_t>((o / kPanel) * inputs * kPanel + i * kPanel + o % kPanel)] = weight[o * inputs + i];
 }
 
-void PackedLinear::multiply(const float* x, int64_t rows, float* y, int64_t first_pair, int64_t last_pair) const {
+void PackedLinear::multiply_into(const float* x, int64_t rows, float* out, int64_t out_stride, int64_t first_pair,
+                                 int64_t last_pair) const {
+  const int64_t first_column = first_pair * kPair;  // column c of row r is out[r * out_stride + c - first_column]
   // Pair by pair (avx2: panel by panel), all row blocks: a panel pair (64 KB
   // at 512 inputs) stays in cache while the rows pass over it.
   for (int64_t pair = first_pair; pair < last_pair; ++pair) {
@@ -169,9 +171,9 @@ void PackedLinear::multiply(const float* x, int64_t rows, float* y, int64_t firs
     if (kernel_ == PackedKernel::avx512) {
       for (int64_t row = 0; row < rows; row += kMaxRows) {
         const int64_t block = std::min<int64_t>(kMaxRows, rows - row);
+        float* const y = out + row * out_stride + (column - first_column);
         kAvx512Kernels[static_cast<size_t>(block - 1)](x + row * inputs_, inputs_, panel0, panel0 + inputs_ * kPanel,
-                                                       bias_.data() + column, y + row * outputs_ + column, outputs_,
-                                                       columns);
+                                                       bias_.data() + column, y, out_stride, columns);
       }
       continue;
     }
@@ -187,9 +189,9 @@ void PackedLinear::multiply(const float* x, int64_t rows, float* y, int64_t firs
       for (int64_t row = 0; row < rows; row += kMaxRowsAvx2) {
         const int64_t block = std::min<int64_t>(kMaxRowsAvx2, rows - row);
         const bool fetch = row > 0 && row + block == rows && !last_panel;
-        kAvx2Kernels[static_cast<size_t>(block - 1)](x + row * inputs_, inputs_, panel, bias_.data() + panel_column,
-                                                     y + row * outputs_ + panel_column, outputs_, panel_columns,
-                                                     fetch ? next : nullptr);
+        float* const y = out + row * out_stride + (panel_column - first_column);
+        kAvx2Kernels[static_cast<size_t>(block - 1)](x + row * inputs_, inputs_, panel, bias_.data() + panel_column, y,
+                                                     out_stride, panel_columns, fetch ? next : nullptr);
       }
     }
   }

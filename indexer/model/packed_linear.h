@@ -56,7 +56,14 @@ class PackedLinear {
   // y (rows x outputs, row-major) = x (rows x inputs, row-major) W^T + bias,
   // for the output columns of panel pairs [first_pair, last_pair) only, so
   // that threads can share one product.
-  void multiply(const float* x, int64_t rows, float* y, int64_t first_pair, int64_t last_pair) const;
+  void multiply(const float* x, int64_t rows, float* y, int64_t first_pair, int64_t last_pair) const {
+    multiply_into(x, rows, y + first_pair * 32, outputs_, first_pair, last_pair);
+  }
+  // The same columns into another buffer: `out` holds the first pair's first
+  // column, rows `out_stride` floats apart (a thread's own buffer, for
+  // example: product_helper.h).
+  void multiply_into(const float* x, int64_t rows, float* out, int64_t out_stride, int64_t first_pair,
+                     int64_t last_pair) const;
 
  private:
   int64_t outputs_, inputs_, pairs_;

@@ -445,6 +445,22 @@ TEST(ModelQueryThreadsTest, AQueryLeavesTheCallersThreadCountAsItWas) {
   EXPECT_LT(max_abs_difference(alone, std::vector<float>(batch.begin(), batch.begin() + dim)), 1e-5);
 }
 
+// With 2 model threads a query's packed products are shared with a helper
+// thread (product_helper.h): each output column is computed by the same code
+// whichever thread runs it, so the embeddings are those of 1 thread, bit for bit.
+TEST(ModelQueryThreadsTest, AQuerySharedWithASecondThreadGivesOneThreadsEmbeddingExactly) {
+  if (!PackedLinear::supported()) GTEST_SKIP() << "no packed text kernel on this CPU";
+  const Reference ref("b32");
+  ModelOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  const auto alone = ClipModel::load(ref.weights("openai"), one);
+  const auto shared = ClipModel::load(ref.weights("openai"), two);
+  for (const auto& tokens : ref.tokens) {
+    EXPECT_EQ(shared->encode_texts({tokens}), alone->encode_texts({tokens}));
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Reduced precision (model.precision)
 
