@@ -5,7 +5,9 @@
 //               [--precision fp32|bf16|int8] [--fidelity-images DIR]
 //
 // Each batch size runs for S seconds split into W windows; the best and the
-// median window are reported. With fp32 the text query is also timed with the
+// median window are reported, and with more than one thread the best of the
+// same batch unsplit right after it ("images_per_second_unsplit": ModelOptions::
+// split_image_batches). With fp32 the text query is also timed with the
 // general product instead of the packed text weights (ModelOptions::
 // pack_text_weights), with the cosine between the two, and with each packed
 // kernel this CPU runs (AVX-512, AVX2+FMA: "packed_text_ms"). With bf16 or int8 the
@@ -217,8 +219,20 @@ int main(int argc, char** argv) {
     auto full_text_model = imgsearchd::ClipModel::load(args.weights, options);
     options.truncate_text_at_eot = true;
 
-    std::vector<std::pair<double, double>> rates;
-    for (int batch : args.batches) rates.push_back(images_per_second(*model, batch, args.seconds, args.windows));
+    // The same batches unsplit (ModelOptions::split_image_batches), each right
+    // after the split one, where the model has threads to split between.
+    std::unique_ptr<imgsearchd::ClipModel> unsplit;
+    if (args.threads != 1) {
+      options.split_image_batches = false;
+      unsplit = imgsearchd::ClipModel::load(args.weights, options);
+      options.split_image_batches = true;
+    }
+    std::vector<std::pair<double, double>> rates, unsplit_rates;
+    for (int batch : args.batches) {
+      rates.push_back(images_per_second(*model, batch, args.seconds, args.windows));
+      if (unsplit) unsplit_rates.push_back(images_per_second(*unsplit, batch, args.seconds, args.windows));
+    }
+    unsplit.reset();
     const imgsearchd::BlasKernelReport& blas = imgsearchd::blas_kernel_report();
     std::printf("{\"format\": \"%s\", \"threads\": %d, \"load_s\": %.3f, \"blas_core\": \"%s\", "
                 "\"blas_source\": \"%s\"", model->info().format.c_str(), args.threads, load_s, blas.running.c_str(),
@@ -227,6 +241,12 @@ int main(int argc, char** argv) {
       std::printf(", \"%s\": {", median ? "images_per_second_median" : "images_per_second");
       for (size_t i = 0; i < args.batches.size(); ++i)
         std::printf("%s\"%d\": %.3f", i ? ", " : "", args.batches[i], median ? rates[i].second : rates[i].first);
+      std::printf("}");
+    }
+    if (!unsplit_rates.empty()) {
+      std::printf(", \"images_per_second_unsplit\": {");
+      for (size_t i = 0; i < args.batches.size(); ++i)
+        std::printf("%s\"%d\": %.3f", i ? ", " : "", args.batches[i], unsplit_rates[i].first);
       std::printf("}");
     }
     const Latency text = text_latency_ms(*model, args.queries);

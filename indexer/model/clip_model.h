@@ -67,6 +67,11 @@ struct ModelOptions {
   // general product's up to fp32 rounding and about twice as fast for a query.
   // Off only to measure or check that.
   bool pack_text_weights = true;
+  // With 2 or more threads on the CPU, an image batch of 8 or more is split
+  // into parts run side by side, each on its share of the threads (fewer
+  // threads kept in step: faster). Same embeddings up to fp32 rounding. Off
+  // only to measure or check that.
+  bool split_image_batches = true;
   // The packed product's kernel; unset: the best this CPU runs. Set only by
   // tests and benchmarks, to run each kernel the CPU has; one it lacks is
   // refused (InvalidInput) when the model loads.

@@ -217,6 +217,35 @@ TEST(ModelTest, AnImageEmbeddingDoesNotDependOnItsBatch) {
   }
 }
 
+// With 2 threads a batch of 8 or more images is split into parts run side by
+// side (ModelOptions::split_image_batches): every image keeps its own
+// embedding, in its place, whatever the batch's size (9 splits unevenly).
+TEST(ModelTest, ASplitBatchGivesEachImageItsOwnEmbeddingInOrder) {
+  const Reference ref("small");
+  ModelOptions two;
+  two.threads = 2;
+  const auto model = ClipModel::load(ref.weights("f32"), two);
+  const size_t dim = model->info().embed_dim, pixels = ref.images.size() / ref.num_images();
+  for (const size_t n : {9, 16}) {
+    std::vector<float> batch_pixels;  // the reference images over and over, in a shifting order
+    std::vector<size_t> source;
+    for (size_t i = 0; i < n; ++i) {
+      source.push_back((i * 3 + i / ref.num_images()) % ref.num_images());
+      batch_pixels.insert(batch_pixels.end(), ref.images.begin() + source.back() * pixels,
+                          ref.images.begin() + (source.back() + 1) * pixels);
+    }
+    const auto batch = model->encode_images(batch_pixels.data(), n);
+    ASSERT_EQ(batch.size(), n * dim);
+    for (size_t i = 0; i < n; ++i) {
+      const auto alone = model->encode_images(ref.images.data() + source[i] * pixels, 1);
+      EXPECT_LT(max_abs_difference(alone, std::vector<float>(batch.begin() + i * dim, batch.begin() + (i + 1) * dim)),
+                1e-5)
+          << "image " << i << " of " << n;
+    }
+  }
+  EXPECT_EQ(omp_get_max_threads(), 2);  // the calling thread's setting is as it was
+}
+
 // The text tower stops at the batch's last end-of-text token; causal masking
 // makes that exact, so it must give what the full 77 positions give.
 TEST(ModelTest, StoppingAtEndOfTextGivesTheFullSequenceResult) {
