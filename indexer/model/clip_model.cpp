@@ -9,11 +9,10 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <system_error>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -26,6 +25,7 @@
 #include "indexer/model/file_fingerprint.h"
 #include "indexer/model/model_manifest.h"
 #include "indexer/model/model_precision.h"
+#include "indexer/model/omp_threads.h"
 #include "indexer/model/safetensors_file.h"
 #include "store/core/errors.h"
 
@@ -135,7 +135,9 @@ size_t batch_parts(size_t images, int threads) {
 // Runs encode(first, count) over `images` in `parts` parts side by side: part
 // 0 on this thread, the others on threads started for the batch (a thread
 // start is microseconds against a batch's hundreds of milliseconds), each
-// with `threads / parts` OpenMP threads. The embeddings come back in order.
+// with `threads / parts` OpenMP threads. A part whose thread cannot start (the
+// system's thread limit) runs on this thread after part 0. The embeddings come
+// back in order; a part's error is rethrown once every part has ended.
 template <typename Encode>
 std::vector<float> encode_in_parts(size_t images, size_t parts, int threads, const Encode& encode) {
   const int part_threads = std::max(1, threads / static_cast<int>(parts));
@@ -144,6 +146,7 @@ std::vector<float> encode_in_parts(size_t images, size_t parts, int threads, con
   const auto run_part = [&](size_t part) {
     try {
       c10::InferenceMode guard;
+      const OmpThreadsInScope share(part_threads);
       const size_t first = images * part / parts, last = images * (part + 1) / parts;
       results[part] = encode(first, last - first);
     } catch (...) {
@@ -151,19 +154,20 @@ std::vector<float> encode_in_parts(size_t images, size_t parts, int threads, con
     }
   };
   std::vector<std::thread> others;
+  std::vector<size_t> here{0};  // parts this thread runs
   for (size_t part = 1; part < parts; ++part) {
-    others.emplace_back([&, part] {
-      // A new thread's own OpenMP setting, after libtorch's first-use one
-      // (which at::parallel_for would otherwise make later, undoing this).
-      at::internal::lazy_init_num_threads();
-      omp_set_num_threads(part_threads);
-      run_part(part);
-    });
+    try {
+      others.emplace_back([&run_part, part] {
+        // libtorch's first-use setting of a new thread's OpenMP count, now,
+        // so that at::parallel_for does not make it later over the part's own.
+        at::internal::lazy_init_num_threads();
+        run_part(part);
+      });
+    } catch (const std::system_error&) {
+      here.push_back(part);
+    }
   }
-  const int previous = omp_get_max_threads();
-  omp_set_num_threads(part_threads);
-  run_part(0);
-  omp_set_num_threads(previous);
+  for (const size_t part : here) run_part(part);
   for (std::thread& thread : others) thread.join();
   for (const std::exception_ptr& error : errors)
     if (error) std::rethrow_exception(error);

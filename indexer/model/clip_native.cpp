@@ -3,11 +3,11 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "indexer/model/omp_threads.h"
 
 namespace imgsearchd {
 namespace {
@@ -22,37 +22,11 @@ at::Tensor l2_normalise(const at::Tensor& x) {
   return (x / x.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12)).to(at::kCPU).contiguous();
 }
 
-// A query (a batch of texts with no more token positions in all than one
-// context) runs on the calling thread alone. Its ~150 operations take 0.01-0.3
-// ms each; shared between threads, every one of them waits for the other
-// thread (OpenMP), and on a busy machine that thread is often not running: 2
-// threads made a 10-token query 17x slower than 1 at load 11 on 2 cores
-// (README, Performance), while on idle cores they would save at most a third.
-//
-// OpenMP's thread count is a per-thread setting (what at::parallel_for and
-// OpenBLAS read): set to 1 for the scope, then restored. Unlike
-// at::set_num_threads it leaves other threads and libtorch's pools alone.
-class CallingThreadOnly {
- public:
-  explicit CallingThreadOnly(bool active) : previous_(active ? omp_get_max_threads() : 0) {
-    if (active) omp_set_num_threads(1);
-  }
-  ~CallingThreadOnly() {
-    if (previous_ > 0) omp_set_num_threads(previous_);
-  }
-  CallingThreadOnly(const CallingThreadOnly&) = delete;
-  CallingThreadOnly& operator=(const CallingThreadOnly&) = delete;
-  // The thread count the model runs with elsewhere (0 where not active).
-  int model_threads() const { return previous_; }
-
- private:
-  int previous_;
-};
-
 // The running query's share of a second core (product_helper.h): its packed
 // products are split with the model's helper thread, which never makes the
-// query wait. Like OpenMP's count above, a setting of the thread running the
-// query, set for the query's scope by encode_texts and read by linear().
+// query wait. Like OpenMP's count (omp_threads.h), a setting of the thread
+// running the query, set for the query's scope by encode_texts and read by
+// linear().
 thread_local const ProductHelper::Session* t_query_products = nullptr;
 
 class QueryProducts {
@@ -275,10 +249,18 @@ at::Tensor NativeClip::encode_texts(const at::Tensor& tokens_in, bool truncate_a
   // Under the causal mask no position sees a later one, so positions after the
   // batch's last end-of-text token change nothing that is read out.
   const int64_t len = truncate_at_eot ? eot.max().item<int64_t>() + 1 : tokens.size(1);
-  const CallingThreadOnly alone(device_.is_cpu() && tokens.size(0) * len <= arch_.context_length);
+  // A query (a batch of texts with no more token positions in all than one
+  // context) runs on the calling thread alone. Its ~150 operations take
+  // 0.01-0.3 ms each; shared between threads, every one of them waits for the
+  // other thread (OpenMP), and on a busy machine that thread is often not
+  // running: 2 threads made a 10-token query 17x slower than 1 at load 11 on 2
+  // cores (README, Performance). Its packed products alone are shared, with
+  // the helper thread, which never makes the query wait.
+  const bool query = device_.is_cpu() && tokens.size(0) * len <= arch_.context_length;
+  const OmpThreadsInScope alone(query ? 1 : 0);
   // Only packed products are shared: elsewhere the helper would spin for nothing.
   const ProductHelper::Session products =
-      product_helper_.session(packed_text_kernel_.has_value() && alone.model_threads() >= 2);
+      product_helper_.session(packed_text_kernel_.has_value() && alone.previous() >= 2);
   const QueryProducts query_products(products);
   at::Tensor x = at::embedding(token_embedding_, tokens.narrow(1, 0, len)) + text_pos_.narrow(0, 0, len);
   x = run_tower(text_, x, causal_mask_.narrow(0, 0, len).narrow(1, 0, len), eot);  // n x width

@@ -42,9 +42,8 @@ class ProductHelper {
 
   // One query's products are shared while its Session lives: the helper waits
   // for each next product awake (spinning, 200 us at most) and sleeps when the
-  // session ends. A
-  // session begun while another is alive (a concurrent query) is inactive,
-  // and its products run on the caller alone.
+  // session ends. A session begun while another is alive (a concurrent query)
+  // is inactive, and its products run on the caller alone.
   class Session {
    public:
     ~Session();
